@@ -1,0 +1,53 @@
+# Two commands matter: `make run` and `make test`. Everything else is here for operators.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format bench fault-test backup restore rebuild-projections schema clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-22s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@echo "• creating $(VENV) and installing the project (first time takes a minute)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(STAMP) ## create .venv and install the project with its dev tools
+
+run: install ## start PostgreSQL, the broker, the four services, demo data (DEMO=0 for none)
+	@$(PY) -m common.devstack run
+
+test: install lint ## lint, then the whole suite against a private PostgreSQL and broker
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff (lint and format check) and mypy on libs/
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check --quiet .
+	@$(VENV)/bin/mypy libs/common
+
+format: install ## apply ruff's fixes and formatting
+	@$(VENV)/bin/ruff check --fix --quiet . || true
+	@$(VENV)/bin/ruff format --quiet .
+
+schema: install ## refresh the published JSON Schema of the access-event/1 envelope
+	@$(PY) -m common.events > schemas/access-event-1.schema.json
+
+clean: ## remove local data (PostgreSQL files, logs) — asks nothing, keeps .venv
+	rm -rf .data
+
+backup: install ## pg_dump every service database with SHA-256 checksums into backups/<time>
+	@$(PY) -m common.backup backup $(if $(DIR),--dir $(DIR))
+
+restore: install ## verify checksums, then restore the newest backup (or DIR=backups/<time>)
+	@$(PY) -m common.backup restore $(if $(DIR),--dir $(DIR))
+
+fault-test: install ## the fault-injection test in full (30 s broker outage, kills, PostgreSQL restart)
+	@OHS_FAULT_FULL=1 $(PY) -m pytest tests/fault -v $(PYTEST_ARGS)
+
+bench: install ## benchmark on a private stack; writes bench/results.json (QUICK=1 for a smoke run)
+	@$(PY) -m bench.run $(if $(QUICK),--quick)

@@ -1,0 +1,574 @@
+"""`make bench`: a private stack, five scenarios, figures written to bench/results.json.
+
+Every figure is measured in this run on this machine; ratios compare runs of the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.loadgen import closed_loop, open_loop
+from common.db import make_sessionmaker
+from common.devstack import REPO, Ports, Stack, free_port, stop_process, wait_for_port
+from common.outbox import build_event, record_events
+
+PASSWORD = "Bench-Passw0rd-42!"
+TARGETS = {
+    "audited_read_ratio": ">= 0.7",
+    "pipeline_events_per_s": ">= 2000",
+    "projection_lag_p99_ms": "<= 1000",
+    "history_query_p99_ms": "<= 50",
+}
+
+
+def say(text: str) -> None:
+    """Progress on the terminal."""
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+@dataclass
+class Sizes:
+    """How much work each scenario does (--quick shrinks everything for a smoke run)."""
+
+    workers: int
+    read_seconds: float
+    produce_messages: int
+    copy_rows: int
+    pipeline_seconds: float
+    pipeline_rate: int
+    lag_seconds: float
+    lag_rate: float
+    store_events: int
+    store_workers: int
+    history_queries: int
+
+    @classmethod
+    def full(cls) -> Sizes:
+        return cls(200, 20, 100_000, 1_000_000, 60, 3_000, 30, 200, 10_000_000, 10_000, 400)
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(30, 3, 5_000, 50_000, 8, 500, 5, 50, 50_000, 500, 40)
+
+
+def machine() -> dict[str, Any]:
+    """What this machine is."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except OSError:
+        mem_kb = 0
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+    ).stdout.strip()
+    return {
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "git_commit": commit,
+    }
+
+
+class Api:
+    """The few API calls the benchmark needs."""
+
+    def __init__(self, stack: Stack, http: httpx.AsyncClient) -> None:
+        self.stack, self.http = stack, http
+
+    async def login(self, username: str, password: str) -> str:
+        resp = await self.http.post(
+            f"{self.stack.url('identity')}/auth/login",
+            json={"username": username, "password": password},
+        )
+        resp.raise_for_status()
+        return str(resp.json()["access_token"])
+
+    async def user(self, admin: str, profile: str) -> tuple[str, str, str]:
+        """Create an account; return (id, username, token)."""
+        username = f"bench-{profile}-{uuid.uuid4().hex[:6]}"
+        resp = await self.http.post(
+            f"{self.stack.url('identity')}/users",
+            json={"username": username, "display_name": f"Bench {profile}",
+                  "profile": profile, "password": PASSWORD},
+            headers={"Authorization": f"Bearer {admin}"},
+        )  # fmt: skip
+        resp.raise_for_status()
+        return resp.json()["id"], username, await self.login(username, PASSWORD)
+
+    async def worker(self, token: str, n: int, care: str) -> str:
+        headers = {"Authorization": f"Bearer {token}"}
+        resp = await self.http.post(
+            f"{self.stack.url('records')}/workers",
+            json={"first_name": f"Bench{n}", "last_name": "Worker", "birth_date": "1985-05-05",
+                  "employer": f"Employer {n % 7}", "care_team": [care]},
+            headers=headers,
+        )  # fmt: skip
+        resp.raise_for_status()
+        wid = resp.json()["id"]
+        resp = await self.http.post(
+            f"{self.stack.url('records')}/workers/{wid}/exams",
+            json={"kind": "periodic", "performed_on": "2026-01-15",
+                  "findings": "Audiometry stable; no complaint.", "diagnoses": ["J45.0"]},
+            headers=headers,
+        )  # fmt: skip
+        resp.raise_for_status()
+        return str(wid)
+
+
+async def prepare(stack: Stack, sizes: Sizes) -> dict[str, Any]:
+    """Staff accounts and workers with an exam each."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        api = Api(stack, http)
+        admin = await api.login("admin", stack.admin_password)
+        physician = await api.user(admin, "physician")
+        director = await api.user(admin, "medical_director")
+        sem = asyncio.Semaphore(8)
+
+        async def one(n: int) -> str:
+            async with sem:
+                return await api.worker(physician[2], n, physician[0])
+
+        workers = await asyncio.gather(*(one(n) for n in range(sizes.workers)))
+    return {"physician": physician, "director": director, "workers": list(workers)}
+
+
+def dsn(stack: Stack, db: str) -> str:
+    """Superuser DSN for asyncpg."""
+    return stack.postgres.url(db).replace("+asyncpg", "")
+
+
+async def raw_limits(stack: Stack, sizes: Sizes) -> dict[str, Any]:
+    """The machine's own ceilings: broker produce, PostgreSQL COPY, an empty endpoint."""
+    say(f"raw limits: produce {sizes.produce_messages:,} messages with aiokafka")
+    envelope = json.dumps(build_event(source="records", action="read", actor=None)).encode()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=stack.broker.bootstrap, acks="all", enable_idempotence=False,
+        linger_ms=5, max_batch_size=1 << 20,
+    )  # fmt: skip
+    await producer.start()
+    try:
+        t0 = time.perf_counter()
+        futures = [
+            await producer.send("access-events", envelope, key=str(i % 500).encode())
+            for i in range(sizes.produce_messages)
+        ]
+        await asyncio.gather(*futures)
+        produce_s = time.perf_counter() - t0
+    finally:
+        await producer.stop()
+
+    say(f"raw limits: COPY {sizes.copy_rows:,} rows into PostgreSQL")
+    conn = await asyncpg.connect(dsn(stack, "records"))
+    try:
+        await conn.execute(
+            "CREATE TABLE bench_copy (id bigint, label text, at timestamptz, body text)"
+        )
+        now = datetime.now(UTC)
+        rows = ((i, f"label-{i}", now, "x" * 200) for i in range(sizes.copy_rows))
+        t0 = time.perf_counter()
+        await conn.copy_records_to_table("bench_copy", records=rows)
+        copy_s = time.perf_counter() - t0
+        await conn.execute("DROP TABLE bench_copy")
+    finally:
+        await conn.close()
+
+    say("raw limits: an endpoint that does nothing, 32 clients")
+    port = free_port()
+    noop = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.noop:app", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        cwd=REPO,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, 20, "noop endpoint", noop)
+        result = await closed_loop(
+            "127.0.0.1", port, lambda _: "/noop", lambda _: {},
+            concurrency=32, seconds=sizes.read_seconds,
+        )  # fmt: skip
+    finally:
+        stop_process(noop)
+    return {
+        "broker_produce_msgs_per_s": round(sizes.produce_messages / produce_s),
+        "broker_message_bytes": len(envelope),
+        "postgres_copy_rows_per_s": round(sizes.copy_rows / copy_s),
+        "noop_endpoint": result.summary(),
+    }
+
+
+async def restart_records(stack: Stack, audit_access: bool) -> None:
+    """Restart the records service with access tracing on or off."""
+    stack.extra_env["OHS_AUDIT_ACCESS"] = "true" if audit_access else "false"
+    stack.kill_child("records")
+    stack.start_children(["records"])
+    await stack.wait_ready(60)
+
+
+async def reads(stack: Stack, fx: dict[str, Any], sizes: Sizes, label: str) -> dict[str, Any]:
+    """32 clients reading whole records as fast as the service answers."""
+    workers = fx["workers"]
+    async with httpx.AsyncClient() as http:
+        physician = fx["physician"]
+        token = await Api(stack, http).login(physician[1], PASSWORD)
+    headers = {"Authorization": f"Bearer {token}"}
+    port = stack.ports.services["records"]
+    say(f"reads ({label}): warm-up")
+    await closed_loop("127.0.0.1", port, lambda i: f"/workers/{workers[i % len(workers)]}/record",
+                      lambda _: headers, concurrency=32, seconds=2)  # fmt: skip
+    say(f"reads ({label}): 32 clients for {sizes.read_seconds:.0f}s")
+    result = await closed_loop(
+        "127.0.0.1", port, lambda i: f"/workers/{workers[i % len(workers)]}/record",
+        lambda _: headers, concurrency=32, seconds=sizes.read_seconds,
+    )  # fmt: skip
+    return result.summary()
+
+
+async def audited_vs_unaudited(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
+    """The same endpoint traced, untraced, traced again; the ratio of throughputs."""
+    audited_1 = await reads(stack, fx, sizes, "audited")
+    await restart_records(stack, audit_access=False)
+    unaudited = await reads(stack, fx, sizes, "tracing off")
+    await restart_records(stack, audit_access=True)
+    audited_2 = await reads(stack, fx, sizes, "audited again")
+    audited = (audited_1["throughput_per_s"] + audited_2["throughput_per_s"]) / 2
+    return {
+        "audited": [audited_1, audited_2],
+        "unaudited": unaudited,
+        "audited_throughput_per_s": round(audited, 1),
+        "unaudited_throughput_per_s": unaudited["throughput_per_s"],
+        "ratio": round(audited / unaudited["throughput_per_s"], 3),
+    }
+
+
+async def store_count(conn: asyncpg.Connection) -> tuple[int, int]:
+    """Events in the store and entries in the access-history projection."""
+    events = await conn.fetchval("SELECT count(*) FROM event")
+    entries = await conn.fetchval("SELECT count(*) FROM access_entry")
+    return int(events), int(entries)
+
+
+async def wait_drained(stack: Stack, conn: asyncpg.Connection, timeout: float = 600) -> float:
+    """Wait until every outbox row of records is published and the store stops growing."""
+    records = await asyncpg.connect(dsn(stack, "records"))
+    t0 = time.perf_counter()
+    try:
+        last = -1
+        while time.perf_counter() - t0 < timeout:
+            pending = await records.fetchval(
+                "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+            )
+            count, _ = await store_count(conn)
+            if pending == 0 and count == last:
+                break
+            last = count
+            await asyncio.sleep(1)
+    finally:
+        await records.close()
+    return time.perf_counter() - t0
+
+
+async def pipeline(stack: Stack, sizes: Sizes) -> dict[str, Any]:
+    """Events offered to the records outbox at a fixed rate; what reaches store + projections."""
+    engine = create_async_engine(stack.postgres.url("records"), pool_size=4)
+    maker = make_sessionmaker(engine)
+    audit = await asyncpg.connect(dsn(stack, "audit"))
+    actor = {
+        "user_id": "bench",
+        "username": "bench",
+        "display_name": "Bench",
+        "profile": "physician",
+    }
+    workers = [str(uuid.uuid4()) for _ in range(5_000)]
+    offered = 0
+    stop = asyncio.Event()
+
+    async def writer() -> None:
+        nonlocal offered
+        batch = max(1, sizes.pipeline_rate // 10)
+        start = time.perf_counter()
+        while not stop.is_set():
+            events = [
+                build_event(source="records", action="read", actor=actor,
+                            worker_id=random.choice(workers),
+                            resource={"type": "worker", "part": "record"},
+                            details={"care_relationship": True, "worker_employer": "Bench Ltd",
+                                     "grant_id": None})
+                for _ in range(batch)
+            ]  # fmt: skip
+            async with maker() as session:
+                await record_events(session, events)
+                await session.commit()
+            offered += batch
+            ahead = start + offered / sizes.pipeline_rate - time.perf_counter()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+
+    say(f"pipeline: offering {sizes.pipeline_rate:,} events/s to the outbox; warm-up 5 s")
+    task = asyncio.create_task(writer())
+    try:
+        await asyncio.sleep(5)
+        e0, a0 = await store_count(audit)
+        t0 = time.perf_counter()
+        say(f"pipeline: measuring for {sizes.pipeline_seconds:.0f}s")
+        await asyncio.sleep(sizes.pipeline_seconds)
+        e1, a1 = await store_count(audit)
+        elapsed = time.perf_counter() - t0
+        offered_rate = offered / (time.perf_counter() - t0 + 5)
+    finally:
+        stop.set()
+        await task
+    say("pipeline: waiting for the backlog to drain")
+    drain = await wait_drained(stack, audit)
+    await audit.close()
+    await engine.dispose()
+    return {
+        "offered_events_per_s": round(offered_rate),
+        "stored_events_per_s": round((e1 - e0) / elapsed),
+        "projected_entries_per_s": round((a1 - a0) / elapsed),
+        "measured_seconds": round(elapsed, 1),
+        "backlog_drain_seconds": round(drain, 1),
+    }
+
+
+async def projection_lag(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
+    """Reads at a fixed rate; time from the access to its entry in the worker's history."""
+    workers = fx["workers"]
+    async with httpx.AsyncClient() as http:
+        token = await Api(stack, http).login(fx["physician"][1], PASSWORD)
+    say(f"projection lag: {sizes.lag_rate:.0f} reads/s for {sizes.lag_seconds:.0f}s")
+    since = datetime.now(UTC)
+    result = await open_loop(
+        "127.0.0.1", stack.ports.services["records"],
+        lambda i: f"/workers/{workers[i % len(workers)]}/record",
+        {"Authorization": f"Bearer {token}"}, rate=sizes.lag_rate, seconds=sizes.lag_seconds,
+    )  # fmt: skip
+    audit = await asyncpg.connect(dsn(stack, "audit"))
+    try:
+        await wait_drained(stack, audit, timeout=120)
+        # The consumer writes an event and its history entry in one transaction: the entry
+        # is visible when the event is recorded.
+        row = await audit.fetchrow(
+            "SELECT count(*) AS n, "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS p50, "
+            "percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) AS p99, max(lag) AS max "
+            "FROM (SELECT extract(epoch FROM e.recorded_at - e.occurred_at) * 1000 AS lag "
+            "      FROM event e JOIN access_entry a ON a.position = e.position "
+            "      WHERE e.actor_user_id = $1 AND e.action = 'read' AND e.occurred_at >= $2) s",
+            fx["physician"][0],
+            since,
+        )
+    finally:
+        await audit.close()
+    return {
+        "rate_per_s": sizes.lag_rate,
+        "requests": result.summary(),
+        "events_measured": row["n"],
+        "lag_ms_p50": round(row["p50"] or 0, 1),
+        "lag_ms_p99": round(row["p99"] or 0, 1),
+        "lag_ms_max": round(row["max"] or 0, 1),
+    }
+
+
+async def history_query(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
+    """Bulk-load the store and the history projection with COPY, then query one worker."""
+    conn = await asyncpg.connect(dsn(stack, "audit"))
+    base = 10**12
+    target = f"bench-worker-{sizes.store_workers // 2}"
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    step = timedelta(seconds=(6 * 365 * 86400) / sizes.store_events)
+    rng = random.Random(42)
+    names = [(f"staff-{i}", f"Staff Member {i}", rng.choice(["physician", "assistant"]))
+             for i in range(300)]  # fmt: skip
+
+    def store_rows() -> Any:
+        for i in range(sizes.store_events):
+            actor = names[i % len(names)]
+            yield (
+                base + i, uuid.UUID(int=base + i), "records", base + i, start + i * step,
+                start + i * step, f"bench-worker-{i % sizes.store_workers}", actor[0], actor[2],
+                "read", "success", None, None, None, '{"bench":true}', "0" * 64, "0" * 64,
+            )  # fmt: skip
+
+    def entry_rows() -> Any:
+        for i in range(sizes.store_events):
+            actor = names[i % len(names)]
+            yield (
+                base + i, uuid.UUID(int=base + i), f"bench-worker-{i % sizes.store_workers}",
+                start + i * step, "records", actor[0], actor[1], actor[2], "read", "success",
+                "worker", None, "record", None, None,
+            )  # fmt: skip
+
+    try:
+        event_cols = ["position", "event_id", "source", "source_seq", "occurred_at",
+                      "recorded_at", "worker_id", "actor_user_id", "actor_profile", "action",
+                      "outcome", "origin_topic", "origin_partition", "origin_offset", "body",
+                      "prev_hash", "hash"]  # fmt: skip
+        entry_cols = ["position", "event_id", "worker_id", "occurred_at", "source",
+                      "actor_user_id", "actor_name", "actor_profile", "action", "outcome",
+                      "resource_type", "resource_id", "part", "purpose", "details"]  # fmt: skip
+        say(f"history: COPY {sizes.store_events:,} events into the store")
+        t0 = time.perf_counter()
+        await conn.copy_records_to_table("event", records=store_rows(), columns=event_cols)
+        store_s = time.perf_counter() - t0
+        say(f"history: COPY {sizes.store_events:,} entries into the history projection")
+        t0 = time.perf_counter()
+        await conn.copy_records_to_table("access_entry", records=entry_rows(), columns=entry_cols)
+        entry_s = time.perf_counter() - t0
+        say("history: ANALYZE")
+        await conn.execute("ANALYZE event; ANALYZE access_entry")
+        total = await conn.fetchval("SELECT count(*) FROM event")
+        size = await conn.fetchval("SELECT pg_size_pretty(pg_database_size('audit'))")
+    finally:
+        await conn.close()
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        token = await Api(stack, http).login(fx["director"][1], PASSWORD)
+        headers = {"Authorization": f"Bearer {token}"}
+        url = f"{stack.url('audit')}/access-history/{target}"
+        for _ in range(10):
+            await http.get(url, params={"limit": 50}, headers=headers)
+        say(f"history: {sizes.history_queries} queries for one worker's newest 50 entries")
+        first, later = [], []
+        cursor = None
+        for i in range(sizes.history_queries):
+            params: dict[str, Any] = {"limit": 50}
+            if i % 4 == 3 and cursor:
+                params["cursor"] = cursor
+            t0 = time.perf_counter()
+            resp = await http.get(url, params=params, headers=headers)
+            elapsed = (time.perf_counter() - t0) * 1000
+            resp.raise_for_status()
+            page = resp.json()
+            (later if "cursor" in params else first).append(elapsed)
+            cursor = page["next_cursor"]
+            assert page["items"], "the target worker has entries"
+    every = sorted(first + later)
+
+    def pct(data: list[float], p: float) -> float:
+        return round(data[min(len(data) - 1, round(p / 100 * (len(data) - 1)))], 2)
+
+    return {
+        "store_events": int(total),
+        "entries_for_the_worker": sizes.store_events // sizes.store_workers,
+        "audit_database_size": size,
+        "copy_store_rows_per_s": round(sizes.store_events / store_s),
+        "copy_projection_rows_per_s": round(sizes.store_events / entry_s),
+        "queries": len(every),
+        "latency_ms_p50": pct(every, 50),
+        "latency_ms_p99": pct(every, 99),
+        "latency_ms_max": round(every[-1], 2),
+        "next_page_latency_ms_p50": pct(sorted(later), 50) if later else None,
+    }
+
+
+def verdicts(s: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target beside its figure."""
+    figures = {
+        "audited_read_ratio": (s["reads"]["ratio"], lambda v: v >= 0.7),
+        "pipeline_events_per_s": (s["pipeline"]["stored_events_per_s"], lambda v: v >= 2000),
+        "projection_lag_p99_ms": (s["projection_lag"]["lag_ms_p99"], lambda v: v <= 1000),
+        "history_query_p99_ms": (s["history_query"]["latency_ms_p99"], lambda v: v <= 50),
+    }
+    return {
+        name: {"figure": value, "target": TARGETS[name], "met": bool(ok(value))}
+        for name, (value, ok) in figures.items()
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    """The short table printed at the end."""
+    s = results["scenarios"]
+    raw = s["raw_limits"]
+    rows = [
+        ("broker produce (aiokafka)", f"{raw['broker_produce_msgs_per_s']:,} msg/s", ""),
+        ("PostgreSQL COPY", f"{raw['postgres_copy_rows_per_s']:,} rows/s", ""),
+        ("empty FastAPI endpoint", f"{raw['noop_endpoint']['throughput_per_s']:,} req/s", ""),
+        ("record reads, traced", f"{s['reads']['audited_throughput_per_s']:,} req/s", ""),
+        ("record reads, tracing off", f"{s['reads']['unaudited_throughput_per_s']:,} req/s", ""),
+    ]
+    for name, v in results["verdicts"].items():
+        rows.append(
+            (name, str(v["figure"]), f"target {v['target']}: {'met' if v['met'] else 'MISSED'}")
+        )
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"  {a:<{width}}  {b:>18}  {c}" for a, b, c in rows)
+
+
+async def run(sizes: Sizes, out: Path, keep: bool, quick: bool) -> dict[str, Any]:
+    """Start a private stack, run every scenario, write the results."""
+    data = REPO / "bench" / "tmp" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    stack = Stack(data, Ports.free(), demo=False, durable=True,
+                  admin_password="Bench-Admin-Passw0rd!", say=say)  # fmt: skip
+    started = datetime.now(UTC)
+    scenarios: dict[str, Any] = {}
+    try:
+        await stack.start()
+        say(f"preparing {sizes.workers} workers with an exam each")
+        fx = await prepare(stack, sizes)
+        scenarios["raw_limits"] = await raw_limits(stack, sizes)
+        scenarios["reads"] = await audited_vs_unaudited(stack, fx, sizes)
+        scenarios["pipeline"] = await pipeline(stack, sizes)
+        scenarios["projection_lag"] = await projection_lag(stack, fx, sizes)
+        scenarios["history_query"] = await history_query(stack, fx, sizes)
+    finally:
+        stack.stop()
+        if not keep:
+            shutil.rmtree(data, ignore_errors=True)
+    results = {
+        "machine": machine(),
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "quick": quick,
+        "sizes": sizes.__dict__,
+        "targets": TARGETS,
+        "scenarios": scenarios,
+    }
+    results["verdicts"] = verdicts(scenarios)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print("\n" + table(results) + f"\n\nwritten to {out}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Benchmark the audit path on a private stack and write bench/results.json: "
+        "traced vs untraced reads, pipeline throughput, projection lag, history queries over "
+        "10 million events, and the machine's raw limits.",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run in ~1 min")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results.json"))
+    parser.add_argument("--keep", action="store_true", help="keep the stack's data directory")
+    args = parser.parse_args(argv)
+    sizes = Sizes.quick() if args.quick else Sizes.full()
+    asyncio.run(run(sizes, Path(args.out), args.keep, args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

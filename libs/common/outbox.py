@@ -1,0 +1,503 @@
+"""Transactional outbox: events written in the caller's transaction, relayed to Kafka."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import json
+import logging
+import random
+import uuid
+import zlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, false, insert, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from common.db import utcnow
+from common.events import SCHEMA, TOPIC_BY_SOURCE, Actor, Client, Resource, format_time
+from common.telemetry import current_trace_id, current_traceparent
+
+log = logging.getLogger("ohs.outbox")
+NOTIFY_CHANNEL = "outbox"
+HEARTBEAT_TOPIC = "outbox-heartbeat"
+RESEND_TOPIC = "outbox-resend"
+MAX_RESEND = 100_000
+
+
+class Outbox(SQLModel, table=True):
+    """An event waiting for (or done with) publication; source_seq is given by the relay."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    event_id: uuid.UUID = Field(unique=True, nullable=False)
+    topic: str = Field(max_length=64, nullable=False)
+    key: str | None = Field(default=None, max_length=64)
+    payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    traceparent: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    source_seq: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
+    published_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class OutboxCursor(SQLModel, table=True):
+    """The last source_seq handed out, per source."""
+
+    __tablename__ = "outbox_cursor"
+
+    source: str = Field(primary_key=True, max_length=32)
+    last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    waiting: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+
+
+OUTBOX_DDL = (
+    "CREATE INDEX IF NOT EXISTS ix_outbox_unpublished ON outbox (source_seq, id) "
+    "WHERE published_at IS NULL",
+    # NOTIFY takes a cluster-wide lock at commit that serialises committing transactions, so
+    # writers notify only while the relay is idle and waiting; a busy relay needs no wake-up.
+    """CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM outbox_cursor WHERE waiting) THEN
+        PERFORM pg_notify('outbox', '');
+      END IF;
+      RETURN NULL;
+    END $$""",
+    "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
+    "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()",
+)
+
+
+def create_outbox_tables() -> None:
+    """Migration step shared by every publishing service: outbox, cursor, NOTIFY trigger."""
+    from alembic import op
+
+    bind = op.get_bind()
+    SQLModel.metadata.create_all(
+        bind, tables=[SQLModel.metadata.tables["outbox"], SQLModel.metadata.tables["outbox_cursor"]]
+    )
+    for statement in OUTBOX_DDL:
+        op.execute(statement)
+
+
+def drop_outbox_tables() -> None:
+    """Reverse of create_outbox_tables."""
+    from alembic import op
+
+    op.execute("DROP TABLE IF EXISTS outbox, outbox_cursor CASCADE")
+    op.execute("DROP FUNCTION IF EXISTS outbox_notify()")
+
+
+def build_event(
+    *,
+    source: str,
+    action: str,
+    outcome: str = "success",
+    actor: Actor | dict[str, Any] | None,
+    worker_id: str | None = None,
+    resource: Resource | dict[str, Any] | None = None,
+    purpose: str | None = None,
+    client: Client | dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    """An access-event/1 envelope without source_seq (the relay assigns it)."""
+
+    def plain(value: Any) -> Any:
+        return value.model_dump() if hasattr(value, "model_dump") else value
+
+    return {
+        "event_id": str(uuid.uuid4()),
+        "schema": SCHEMA,
+        "occurred_at": format_time(occurred_at or utcnow()),
+        "source": source,
+        "actor": plain(actor),
+        "action": action,
+        "outcome": outcome,
+        "worker_id": worker_id,
+        "resource": plain(resource),
+        "purpose": purpose,
+        "client": plain(client) or {"ip": None, "user_agent": None},
+        "trace_id": current_trace_id(),
+        "details": details,
+    }
+
+
+async def record_events(session: AsyncSession, events: Sequence[dict[str, Any]]) -> None:
+    """Write envelopes to the outbox inside the caller's transaction (no commit here)."""
+    if not events:
+        return
+    traceparent = current_traceparent()
+    rows = [
+        {
+            "event_id": uuid.UUID(e["event_id"]),
+            "topic": TOPIC_BY_SOURCE[e["source"]],
+            "key": e.get("worker_id"),
+            "payload": e,
+            "traceparent": traceparent,
+            "created_at": utcnow(),
+        }
+        for e in events
+    ]
+    await session.execute(insert(Outbox), rows)
+
+
+async def record_event(session: AsyncSession, **fields: Any) -> dict[str, Any]:
+    """Build one envelope (see build_event) and write it in the caller's transaction."""
+    event = build_event(**fields)
+    await record_events(session, [event])
+    return event
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A plain postgresql:// DSN for asyncpg from a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _lock_key(source: str) -> int:
+    return zlib.crc32(f"outbox-relay:{source}".encode())
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in order; one active relay per source (advisory lock)."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        bootstrap: str,
+        source: str,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+        send_timeout: float = 5.0,
+        max_backoff: float = 10.0,
+        heartbeat_seconds: float = 2.0,
+    ) -> None:
+        self.dsn = asyncpg_dsn(database_url)
+        self.bootstrap = bootstrap
+        self.source = source
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.send_timeout = send_timeout
+        self.max_backoff = max_backoff
+        self.heartbeat_seconds = heartbeat_seconds
+        self.published = 0
+        self.resent = 0
+        self._wake = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._stopping = False
+        self._last_beat = 0.0
+        self._listener: asyncio.Task[None] | None = None
+
+    async def _new_producer(self) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            # Tansu has no idempotent producer; duplicates are removed by event_id downstream.
+            enable_idempotence=False,
+            linger_ms=5,
+            request_timeout_ms=int(self.send_timeout * 1000),
+            max_batch_size=1 << 20,
+        )
+        try:
+            await asyncio.wait_for(producer.start(), self.send_timeout)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), self.send_timeout)
+            raise
+        await self._ensure_topics()
+        return producer
+
+    async def _ensure_topics(self) -> None:
+        # A restarted in-memory broker has forgotten every topic; recreating them here lets
+        # delivery resume without an operator. Where topics are managed elsewhere this is a no-op.
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        try:
+            await asyncio.wait_for(admin.start(), self.send_timeout)
+            existing = set(await asyncio.wait_for(admin.list_topics(), self.send_timeout))
+            wanted = [
+                NewTopic(t, num_partitions=3, replication_factor=1)
+                for t in (TOPIC_BY_SOURCE[self.source], HEARTBEAT_TOPIC, RESEND_TOPIC)
+                if t not in existing
+            ]
+            if wanted:
+                await asyncio.wait_for(admin.create_topics(wanted), self.send_timeout)
+        except Exception as exc:
+            log.info("relay %s: topics not checked (%s)", self.source, exc)
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), self.send_timeout)
+
+    async def run(self) -> None:
+        """Relay forever: hold the source lock, drain on NOTIFY or every poll interval."""
+        self._listener = asyncio.create_task(self._listen_for_resends())
+        backoff = 0.2
+        while not self._stopping:
+            try:
+                await self._run_locked()
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("relay %s: %s; retrying in %.1fs", self.source, exc, backoff)
+                await self._drop_producer()
+                await asyncio.sleep(backoff * (1 + random.random() / 4))
+                backoff = min(backoff * 2, self.max_backoff)
+
+    async def _run_locked(self) -> None:
+        conn = await asyncpg.connect(self.dsn, timeout=5)
+        try:
+            # A standby relay waits here until the active one dies and its lock is freed.
+            await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(self.source))
+            await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            work = await asyncpg.connect(self.dsn, timeout=5)
+            try:
+                while not self._stopping:
+                    moved = await self.drain_once(work)
+                    await self._maybe_heartbeat(work)
+                    if moved < self.batch_size:
+                        await self._wait(work)
+            finally:
+                await work.close()
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _wait(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(
+            "INSERT INTO outbox_cursor (source, last_seq, waiting) VALUES ($1, 0, true) "
+            "ON CONFLICT (source) DO UPDATE SET waiting = true",
+            self.source,
+        )
+        # A row committed before the flag was visible did not notify: look once more.
+        pending = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)"
+        )
+        if not pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        self._wake.clear()
+        await conn.execute(
+            "UPDATE outbox_cursor SET waiting = false WHERE source = $1", self.source
+        )
+
+    async def drain_once(self, conn: asyncpg.Connection) -> int:
+        """Number rows not yet numbered, then publish one batch of unpublished rows."""
+        await self._assign_seqs(conn)
+        rows = await conn.fetch(
+            "SELECT id, topic, key, payload::text AS payload, traceparent, source_seq "
+            "FROM outbox WHERE published_at IS NULL AND source_seq IS NOT NULL "
+            "ORDER BY source_seq LIMIT $1",
+            self.batch_size,
+        )
+        if not rows:
+            return 0
+        await self._publish(rows)
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+            [r["id"] for r in rows],
+        )
+        self.published += len(rows)
+        return len(rows)
+
+    async def _assign_seqs(self, conn: asyncpg.Connection) -> None:
+        # Select unnumbered committed rows rather than "after the last id seen": a slow
+        # transaction that commits late still gets a number and is never skipped.
+        async with conn.transaction():
+            ids = await conn.fetch(
+                "SELECT id FROM outbox WHERE source_seq IS NULL ORDER BY id LIMIT $1 FOR UPDATE",
+                self.batch_size,
+            )
+            if not ids:
+                return
+            await conn.execute(
+                "INSERT INTO outbox_cursor (source, last_seq) VALUES ($1, 0) "
+                "ON CONFLICT (source) DO NOTHING",
+                self.source,
+            )
+            last = await conn.fetchval(
+                "UPDATE outbox_cursor SET last_seq = last_seq + $2 WHERE source = $1 "
+                "RETURNING last_seq",
+                self.source,
+                len(ids),
+            )
+            first = last - len(ids) + 1
+            await conn.execute(
+                "UPDATE outbox o SET source_seq = v.seq, "
+                "payload = jsonb_set(o.payload, '{source_seq}', to_jsonb(v.seq)) "
+                "FROM unnest($1::bigint[], $2::bigint[]) AS v(id, seq) WHERE o.id = v.id",
+                [r["id"] for r in ids],
+                list(range(first, last + 1)),
+            )
+
+    async def _publish(self, rows: Iterable[asyncpg.Record]) -> None:
+        if self._producer is None:
+            self._producer = await self._new_producer()
+        producer = self._producer
+        futures = []
+        for row in rows:
+            headers = [("source", self.source.encode())]
+            if row["traceparent"]:
+                headers.append(("traceparent", row["traceparent"].encode()))
+            futures.append(
+                await asyncio.wait_for(
+                    producer.send(
+                        row["topic"],
+                        value=row["payload"].encode(),
+                        key=row["key"].encode() if row["key"] else None,
+                        headers=headers,
+                    ),
+                    self.send_timeout,
+                )
+            )
+        await asyncio.wait_for(asyncio.gather(*futures), self.send_timeout * 2)
+
+    async def _maybe_heartbeat(self, conn: asyncpg.Connection) -> None:
+        # The heartbeat tells the audit service how far this source has published, so it can
+        # also see a hole at the tail (events a crashed in-memory broker lost with no successor).
+        now = asyncio.get_running_loop().time()
+        if now - self._last_beat < self.heartbeat_seconds:
+            return
+        last_seq = await conn.fetchval(
+            "SELECT coalesce((SELECT min(source_seq) - 1 FROM outbox "
+            "WHERE published_at IS NULL AND source_seq IS NOT NULL), "
+            "(SELECT last_seq FROM outbox_cursor WHERE source = $1), 0)",
+            self.source,
+        )
+        if self._producer is None:
+            self._producer = await self._new_producer()
+        beat = {"source": self.source, "last_seq": int(last_seq), "at": format_time(utcnow())}
+        await asyncio.wait_for(
+            self._producer.send_and_wait(
+                HEARTBEAT_TOPIC, json.dumps(beat).encode(), key=self.source.encode()
+            ),
+            self.send_timeout,
+        )
+        self._last_beat = now
+
+    async def _listen_for_resends(self) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            consumer = AIOKafkaConsumer(
+                RESEND_TOPIC,
+                bootstrap_servers=self.bootstrap,
+                group_id=None,
+                auto_offset_reset="latest",
+                request_timeout_ms=int(self.send_timeout * 2000),
+            )
+            try:
+                await asyncio.wait_for(consumer.start(), self.send_timeout)
+                backoff = 0.5
+                async for message in consumer:
+                    await self._on_resend_request(message.value)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("relay %s: resend listener: %s", self.source, exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(consumer.stop(), self.send_timeout)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+
+    async def _on_resend_request(self, raw: bytes | None) -> None:
+        try:
+            request = json.loads(raw or b"")
+            if request.get("source") != self.source:
+                return
+            first, last = int(request["from_seq"]), int(request["to_seq"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("relay %s: ignoring malformed resend request", self.source)
+            return
+        if 1 <= first <= last and last - first < MAX_RESEND:
+            count = await self.resend(first, last)
+            self.resent += count
+            log.info("relay %s: re-publishing %d..%d (%d rows)", self.source, first, last, count)
+
+    async def resend(self, from_seq: int, to_seq: int) -> int:
+        """Mark a range of already published events for publication again (gap repair)."""
+        conn = await asyncpg.connect(self.dsn, timeout=5)
+        try:
+            status = await conn.execute(
+                "UPDATE outbox SET published_at = NULL WHERE source_seq BETWEEN $1 AND $2 "
+                "AND published_at IS NOT NULL",
+                from_seq,
+                to_seq,
+            )
+        finally:
+            await conn.close()
+        self._wake.set()
+        return int(status.split()[-1])
+
+    async def stop(self) -> None:
+        """Stop after the current batch."""
+        self._stopping = True
+        self._wake.set()
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+        await self._drop_producer()
+
+
+async def pending_count(session: AsyncSession) -> int:
+    """Events not yet published (for /stats and tests)."""
+    result = await session.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+    return int(result.scalar_one())
+
+
+async def _main(service: str) -> None:
+    settings = importlib.import_module(f"{service}.settings").Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    relay = OutboxRelay(
+        database_url=settings.database_url,
+        bootstrap=settings.kafka_bootstrap,
+        source=service,
+        send_timeout=settings.kafka_send_timeout_seconds,
+    )
+    log.info("outbox relay for %s publishing to %s", service, settings.kafka_bootstrap)
+    try:
+        await relay.run()
+    finally:
+        await relay.stop()
+
+
+def main() -> None:
+    """CLI: run the outbox relay of one service."""
+    parser = argparse.ArgumentParser(
+        prog="python -m common.outbox",
+        description="Publish a service's committed outbox rows to Kafka, in order, forever.",
+    )
+    parser.add_argument("service", choices=sorted(TOPIC_BY_SOURCE), help="the publishing service")
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main(args.service))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Settings shared by every service, read from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-change-me"  # noqa: S105 - the value refused outside development
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings: one subclass per service, each with its own env prefix."""
+
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    service_name: str = "service"
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", validation_alias="OHS_ENVIRONMENT"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    migration_database_url: str | None = None
+    db_pool_size: int = 10
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", validation_alias="OHS_KAFKA_BOOTSTRAP")
+    kafka_send_timeout_seconds: float = 5.0
+    identity_url: str = Field(default="http://127.0.0.1:8001", validation_alias="OHS_IDENTITY_URL")
+    records_url: str = Field(default="http://127.0.0.1:8002", validation_alias="OHS_RECORDS_URL")
+    register_url: str = Field(default="http://127.0.0.1:8003", validation_alias="OHS_REGISTER_URL")
+    audit_url: str = Field(default="http://127.0.0.1:8004", validation_alias="OHS_AUDIT_URL")
+    token_audience: str = Field(default="ohs", validation_alias="OHS_TOKEN_AUDIENCE")
+    token_issuer: str = Field(default="ohs-identity", validation_alias="OHS_TOKEN_ISSUER")
+    jwks_cache_seconds: int = 300
+    session_check_seconds: float = Field(default=5.0, validation_alias="OHS_SESSION_CHECK_SECONDS")
+    max_body_bytes: int = 1_000_000
+    otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    audit_access: bool = Field(default=True, validation_alias="OHS_AUDIT_ACCESS")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> ServiceSettings:
+        if self.environment != "development":
+            for name, value in self.secret_fields().items():
+                if value is None or value.get_secret_value() in ("", DEV_SECRET):
+                    raise ValueError(
+                        f"{name} must be set to a real secret when environment is "
+                        f"{self.environment!r}"
+                    )
+        return self
+
+    @property
+    def migration_url(self) -> str:
+        """The URL migrations run with (an owner role may differ from the app's role)."""
+        return self.migration_database_url or self.database_url
+
+    def secret_fields(self) -> dict[str, SecretStr | None]:
+        """Secrets that must not keep their development default outside development."""
+        return {}

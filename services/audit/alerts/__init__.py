@@ -1,0 +1,1 @@
+"""Alerts of the audit service."""

@@ -1,0 +1,107 @@
+"""Alert rules of the monitoring committee, as pure functions of an event and its context."""
+
+from __future__ import annotations
+
+from audit.core.models import ActorWindow, AlertDraft, GapChange, RuleSettings
+from common.events import AccessEvent
+from common.rights import Profile
+
+FILE_SOURCES = frozenset({"records", "register"})
+NON_MEDICAL_PARTS = frozenset({"administrative"})
+# The medical director oversees every file; the security officer never opens one.
+CARE_EXEMPT = frozenset({Profile.MEDICAL_DIRECTOR.value, Profile.SECURITY_OFFICER.value})
+STAFF = frozenset(p.value for p in Profile if p is not Profile.WORKER)
+
+SEVERITY = {
+    "outside_care_team": "high",
+    "colleague_file": "high",
+    "grant_use": "review",
+    "mass_access": "high",
+    "repeated_denials": "medium",
+    "lockout": "medium",
+    "gap": "high",
+}
+
+
+def is_staff_access(event: AccessEvent) -> bool:
+    """A staff member touching a worker's file."""
+    return (
+        event.source in FILE_SOURCES
+        and event.worker_id is not None
+        and event.actor is not None
+        and event.actor.profile in STAFF
+    )
+
+
+def needs_window(event: AccessEvent) -> bool:
+    """Whether the windowed rules (mass access, denials) must look at the actor's past."""
+    if event.actor is None:
+        return False
+    return event.outcome == "denied" or (is_staff_access(event) and event.outcome == "success")
+
+
+def _details(event: AccessEvent) -> dict[str, object]:
+    return event.details or {}
+
+
+def _is_colleague(event: AccessEvent, own_employer: str) -> bool:
+    details = _details(event)
+    employer = details.get("worker_employer")
+    same_employer = (
+        isinstance(employer, str) and employer.strip().casefold() == own_employer.strip().casefold()
+    )
+    return same_employer or details.get("worker_is_staff") is True
+
+
+def alerts_for(event: AccessEvent, window: ActorWindow, rules: RuleSettings) -> list[AlertDraft]:
+    """Every alert this event raises, given what its actor did just before."""
+    drafts: list[AlertDraft] = []
+    details = _details(event)
+    name = event.actor.display_name if event.actor else "unknown"
+    part = event.resource.part if event.resource else None
+
+    def add(kind: str, summary: str) -> None:
+        drafts.append(AlertDraft(kind, SEVERITY[kind], summary))
+
+    if is_staff_access(event) and event.outcome == "success":
+        assert event.actor is not None
+        medical = event.resource is not None and part not in NON_MEDICAL_PARTS
+        if (
+            medical
+            and details.get("care_relationship") is False
+            and event.actor.profile not in CARE_EXEMPT
+        ):
+            add("outside_care_team", f"{name} ({event.actor.profile}) {event.action} "
+                f"part {part or 'file'} without a care relationship")  # fmt: skip
+    if is_staff_access(event) and _is_colleague(event, rules.own_employer):
+        add("colleague_file", f"{name} {event.action} the file of a colleague")
+    if details.get("grant_id") or event.action == "grant_used":
+        add("grant_use", f"{name} used an access grant: {event.purpose or 'no reason given'}")
+    if (
+        is_staff_access(event)
+        and event.outcome == "success"
+        and window.distinct_workers > rules.mass_access_workers
+        and not window.mass_alerted
+    ):
+        add("mass_access", f"{name} accessed {window.distinct_workers} files in "
+            f"{rules.mass_access_minutes} minutes")  # fmt: skip
+    if (
+        event.outcome == "denied"
+        and event.actor is not None
+        and window.denials >= rules.denial_count
+        and not window.denials_alerted
+    ):
+        add("repeated_denials", f"{name} was denied {window.denials} times in "
+            f"{rules.denial_minutes} minutes")  # fmt: skip
+    if event.action == "lockout":
+        add("lockout", f"account {event.actor.username if event.actor else '?'} locked out")
+    return drafts
+
+
+def gap_step(current_max: int, seq: int) -> GapChange:
+    """How an incoming source_seq changes the sequence of its source."""
+    if seq > current_max + 1:
+        return GapChange(new_max=seq, opened=(current_max + 1, seq - 1))
+    if seq <= current_max:
+        return GapChange(new_max=current_max, fills=True)
+    return GapChange(new_max=seq)

@@ -1,0 +1,121 @@
+"""Reading a worker's access history from its projection, newest first."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.history.schemas import AccessEntryRead, AccessHistoryPage, ResourceRead
+from audit.projections.models import AccessEntry
+from common.errors import invalid
+
+ENTRY = AccessEntry.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Filters of a history query."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    action: str | None = None
+    profile: str | None = None
+
+
+def encode_cursor(occurred_at: datetime, position: int) -> str:
+    """An opaque cursor after an entry."""
+    raw = json.dumps([occurred_at.isoformat(), position]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (time, position) a cursor stands for, or 422."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        when, position = json.loads(raw)
+        parsed = datetime.fromisoformat(when)
+        if parsed.tzinfo is None or not isinstance(position, int):
+            raise ValueError("cursor")
+        return parsed, position
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise invalid(
+            "Invalid cursor", [{"field": "query.cursor", "message": "not a cursor"}]
+        ) from exc
+
+
+def entry_read(row: AccessEntry, *, with_details: bool) -> AccessEntryRead:
+    """The API form of a history row."""
+    resource = (
+        ResourceRead(type=row.resource_type, id=row.resource_id, part=row.part)
+        if row.resource_type
+        else None
+    )
+    return AccessEntryRead(
+        occurred_at=row.occurred_at,
+        actor_name=row.actor_name,
+        actor_profile=row.actor_profile,
+        action=row.action,
+        outcome=row.outcome,
+        resource=resource,
+        part=row.part,
+        purpose=row.purpose,
+        source=row.source,
+        event_id=str(row.event_id),
+        details=row.details if with_details else None,
+    )
+
+
+async def entries(
+    session: AsyncSession,
+    worker_id: str,
+    flt: HistoryFilter,
+    *,
+    limit: int | None,
+    cursor: str | None = None,
+) -> tuple[list[AccessEntry], str | None]:
+    """Rows of a worker's history matching the filter, newest first, and the next cursor."""
+    query = select(AccessEntry).where(ENTRY.c.worker_id == worker_id)
+    if flt.since is not None:
+        query = query.where(ENTRY.c.occurred_at >= flt.since)
+    if flt.until is not None:
+        query = query.where(ENTRY.c.occurred_at < flt.until)
+    if flt.action:
+        query = query.where(ENTRY.c.action == flt.action)
+    if flt.profile:
+        query = query.where(ENTRY.c.actor_profile == flt.profile)
+    if cursor:
+        when, position = decode_cursor(cursor)
+        query = query.where(tuple_(ENTRY.c.occurred_at, ENTRY.c.position) < (when, position))
+    query = query.order_by(ENTRY.c.occurred_at.desc(), ENTRY.c.position.desc())
+    if limit is not None:
+        query = query.limit(limit + 1)
+    rows = list((await session.execute(query)).scalars())
+    next_cursor = None
+    if limit is not None and len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].occurred_at, rows[-1].position)
+    return rows, next_cursor
+
+
+async def page(
+    session: AsyncSession,
+    worker_id: str,
+    flt: HistoryFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+    with_details: bool,
+) -> AccessHistoryPage:
+    """One page of a worker's history."""
+    rows, next_cursor = await entries(session, worker_id, flt, limit=limit, cursor=cursor)
+    return AccessHistoryPage(
+        worker_id=worker_id,
+        items=[entry_read(r, with_details=with_details) for r in rows],
+        next_cursor=next_cursor,
+    )

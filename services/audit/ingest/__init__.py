@@ -1,0 +1,1 @@
+"""Ingest of the audit service."""

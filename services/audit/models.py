@@ -1,0 +1,19 @@
+"""Every table of the audit service, imported so Alembic sees them."""
+
+from audit.ingest.models import ConsumerPosition, PendingEvent, Quarantine
+from audit.projections.models import AccessEntry, ActorActivity, Alert, Gap, SourceStat
+from audit.store.models import Checkpoint, Event, SigningKey
+
+__all__ = [
+    "AccessEntry",
+    "ActorActivity",
+    "Alert",
+    "Checkpoint",
+    "ConsumerPosition",
+    "Event",
+    "Gap",
+    "PendingEvent",
+    "Quarantine",
+    "SigningKey",
+    "SourceStat",
+]

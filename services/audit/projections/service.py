@@ -1,0 +1,399 @@
+"""Folding stored events into the projections, live and by replay."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.core.folding import actor_delta, history_entry
+from audit.core.models import ActorWindow, RuleSettings, StoredEvent, derived_id
+from audit.core.rules import SEVERITY, alerts_for, gap_step, is_staff_access, needs_window
+from audit.projections.models import (
+    PROJECTION_TABLES,
+    AccessEntry,
+    ActorActivity,
+    Alert,
+    Gap,
+    SourceStat,
+)
+from audit.store.models import Event
+from audit.store.service import lock_chain, stored_from_row
+
+EVENT = Event.__table__  # type: ignore[attr-defined]
+ALERT = Alert.__table__  # type: ignore[attr-defined]
+GAP = Gap.__table__  # type: ignore[attr-defined]
+Draft = dict[str, Any]
+
+
+async def fold(
+    session: AsyncSession, stored: Sequence[StoredEvent], rules: RuleSettings
+) -> list[Draft]:
+    """Apply events (in position order) to every projection; returns audit events to append."""
+    if not stored:
+        return []
+    drafts: list[Draft] = []
+    sources = await _load_sources(session, {s.event.source for s in stored})
+    history: list[dict[str, Any]] = []
+    actors: dict[str, dict[str, Any]] = {}
+    for item in stored:
+        event = item.event
+        await _fold_sequence(session, item, sources)
+        entry = history_entry(item)
+        if entry is not None:
+            history.append(entry)
+        delta = actor_delta(item)
+        if delta is not None:
+            _merge_actor(actors, delta)
+        if event.source == "audit":
+            await _fold_audit_event(session, item, sources)
+            continue
+        window = await _window(session, item, rules) if needs_window(event) else ActorWindow()
+        for draft in alerts_for(event, window, rules):
+            drafts.append(
+                await _raise_alert(session, item, draft.kind, draft.severity, draft.summary)
+            )
+    if history:
+        await session.execute(insert(AccessEntry.__table__), history)  # type: ignore[attr-defined]
+    await _upsert_actors(session, actors)
+    await _upsert_sources(session, sources)
+    return drafts
+
+
+async def _load_sources(session: AsyncSession, names: set[str]) -> dict[str, dict[str, Any]]:
+    rows = await session.execute(select(SourceStat).where(SourceStat.source.in_(names)))  # type: ignore[attr-defined]
+    return {
+        r.source: {
+            "source": r.source,
+            "events": r.events,
+            "max_seq": r.max_seq,
+            "last_occurred_at": r.last_occurred_at,
+            "last_recorded_at": r.last_recorded_at,
+        }
+        for r in rows.scalars()
+    }
+
+
+async def _fold_sequence(
+    session: AsyncSession, item: StoredEvent, sources: dict[str, dict[str, Any]]
+) -> None:
+    event = item.event
+    stat = sources.setdefault(
+        event.source,
+        {
+            "source": event.source,
+            "events": 0,
+            "max_seq": 0,
+            "last_occurred_at": event.occurred_at,
+            "last_recorded_at": item.recorded_at,
+        },
+    )
+    stat["events"] += 1
+    stat["last_occurred_at"] = max(stat["last_occurred_at"], event.occurred_at)
+    stat["last_recorded_at"] = max(stat["last_recorded_at"], item.recorded_at)
+    change = gap_step(stat["max_seq"], event.source_seq)
+    stat["max_seq"] = change.new_max
+    if change.opened is not None:
+        first, last = change.opened
+        await session.execute(
+            pg_insert(GAP)
+            .values(
+                id=derived_id("gap", event.source, first, last),
+                source=event.source,
+                from_seq=first,
+                to_seq=last,
+                opened_at=item.recorded_at,
+            )
+            .on_conflict_do_nothing()
+        )
+    if change.fills:
+        await _close_filled_gaps(session, item)
+
+
+async def _close_filled_gaps(session: AsyncSession, item: StoredEvent) -> None:
+    event = item.event
+    gaps = (
+        await session.execute(
+            select(GAP.c.id, GAP.c.from_seq, GAP.c.to_seq).where(
+                GAP.c.source == event.source,
+                GAP.c.resolved_at.is_(None),
+                GAP.c.from_seq <= event.source_seq,
+                GAP.c.to_seq >= event.source_seq,
+            )
+        )
+    ).all()
+    for gap in gaps:
+        await _resolve_if_complete(session, item, event.source, gap.id, gap.from_seq, gap.to_seq)
+
+
+async def _resolve_if_complete(
+    session: AsyncSession,
+    item: StoredEvent,
+    source: str,
+    gap_id: uuid.UUID,
+    from_seq: int,
+    to_seq: int,
+) -> None:
+    present = (
+        await session.execute(
+            select(func.count(func.distinct(EVENT.c.source_seq))).where(
+                EVENT.c.source == source,
+                EVENT.c.source_seq.between(from_seq, to_seq),
+                EVENT.c.position <= item.position,
+            )
+        )
+    ).scalar_one()
+    if present == to_seq - from_seq + 1:
+        await session.execute(
+            update(GAP).where(GAP.c.id == gap_id).values(resolved_at=item.recorded_at)
+        )
+        await session.execute(
+            update(ALERT)
+            .where(ALERT.c.gap_id == gap_id, ALERT.c.resolved_at.is_(None))
+            .values(resolved_at=item.recorded_at)
+        )
+
+
+def _merge_actor(actors: dict[str, dict[str, Any]], delta: dict[str, Any]) -> None:
+    known = actors.get(delta["user_id"])
+    if known is None:
+        actors[delta["user_id"]] = dict(delta)
+        return
+    for name in ("events", "denied", "file_accesses"):
+        known[name] += delta[name]
+    for name in ("username", "display_name", "profile"):
+        known[name] = delta[name]
+    known["first_at"] = min(known["first_at"], delta["first_at"])
+    known["last_at"] = max(known["last_at"], delta["last_at"])
+
+
+async def _upsert_actors(session: AsyncSession, actors: dict[str, dict[str, Any]]) -> None:
+    if not actors:
+        return
+    table = ActorActivity.__table__  # type: ignore[attr-defined]
+    stmt = pg_insert(table).values(list(actors.values()))
+    ex = stmt.excluded
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[table.c.user_id],
+            set_={
+                "username": ex.username,
+                "display_name": ex.display_name,
+                "profile": ex.profile,
+                "events": table.c.events + ex.events,
+                "denied": table.c.denied + ex.denied,
+                "file_accesses": table.c.file_accesses + ex.file_accesses,
+                "first_at": func.least(table.c.first_at, ex.first_at),
+                "last_at": func.greatest(table.c.last_at, ex.last_at),
+            },
+        )
+    )
+
+
+async def _upsert_sources(session: AsyncSession, sources: dict[str, dict[str, Any]]) -> None:
+    table = SourceStat.__table__  # type: ignore[attr-defined]
+    for stat in sources.values():
+        stmt = pg_insert(table).values(stat)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[table.c.source],
+                set_={k: stmt.excluded[k] for k in stat if k != "source"},
+            )
+        )
+
+
+async def _window(session: AsyncSession, item: StoredEvent, rules: RuleSettings) -> ActorWindow:
+    """What the actor did before this event (earlier positions), for the windowed rules."""
+    event = item.event
+    assert event.actor is not None
+    actor = event.actor.user_id
+    at = event.occurred_at
+    base = (EVENT.c.actor_user_id == actor, EVENT.c.position <= item.position)
+    distinct = denials = 0
+    mass_alerted = denials_alerted = False
+    if is_staff_access(event) and event.outcome == "success":
+        since = at - timedelta(minutes=rules.mass_access_minutes)
+        distinct = (
+            await session.execute(
+                select(func.count(func.distinct(EVENT.c.worker_id))).where(
+                    *base,
+                    EVENT.c.occurred_at > since,
+                    EVENT.c.occurred_at <= at,
+                    EVENT.c.outcome == "success",
+                    EVENT.c.source.in_(("records", "register")),
+                    EVENT.c.worker_id.is_not(None),
+                )
+            )
+        ).scalar_one()
+        if distinct > rules.mass_access_workers:
+            mass_alerted = await _alerted(session, actor, "mass_access", since, item.position)
+    if event.outcome == "denied":
+        since = at - timedelta(minutes=rules.denial_minutes)
+        denials = (
+            await session.execute(
+                select(func.count()).where(
+                    *base,
+                    EVENT.c.occurred_at > since,
+                    EVENT.c.occurred_at <= at,
+                    EVENT.c.outcome == "denied",
+                )
+            )
+        ).scalar_one()
+        if denials >= rules.denial_count:
+            denials_alerted = await _alerted(
+                session, actor, "repeated_denials", since, item.position
+            )
+    return ActorWindow(distinct, denials, mass_alerted, denials_alerted)
+
+
+async def _alerted(session: AsyncSession, actor: str, kind: str, since: Any, position: int) -> bool:
+    found = await session.execute(
+        select(ALERT.c.id)
+        .where(
+            ALERT.c.actor_user_id == actor,
+            ALERT.c.kind == kind,
+            ALERT.c.occurred_at > since,
+            ALERT.c.position < position,
+        )
+        .limit(1)
+    )
+    return found.first() is not None
+
+
+async def _raise_alert(
+    session: AsyncSession,
+    item: StoredEvent,
+    kind: str,
+    severity: str,
+    summary: str,
+    gap_id: uuid.UUID | None = None,
+) -> Draft:
+    event = item.event
+    alert_id = derived_id("alert", kind, gap_id or event.event_id)
+    actor = event.actor if event.source != "audit" else None
+    await session.execute(
+        pg_insert(ALERT)
+        .values(
+            id=alert_id,
+            kind=kind,
+            severity=severity,
+            summary=summary,
+            position=item.position,
+            event_id=event.event_id,
+            occurred_at=event.occurred_at,
+            raised_at=item.recorded_at,
+            worker_id=event.worker_id,
+            actor_user_id=actor.user_id if actor else None,
+            actor_name=actor.display_name if actor else None,
+            actor_profile=actor.profile if actor else None,
+            gap_id=gap_id,
+        )
+        .on_conflict_do_nothing()
+    )
+    return {
+        "event_id": derived_id("alert-raised", alert_id),
+        "action": "alert_raised",
+        "actor": None,
+        "worker_id": event.worker_id,
+        "resource": {"type": "alert", "id": str(alert_id), "part": kind},
+        "details": {
+            "alert_id": str(alert_id),
+            "kind": kind,
+            "severity": severity,
+            "summary": summary,
+            "cause_event_id": str(event.event_id),
+        },
+    }
+
+
+async def _fold_audit_event(
+    session: AsyncSession, item: StoredEvent, sources: dict[str, dict[str, Any]]
+) -> None:
+    event = item.event
+    details = event.details or {}
+    if event.action == "alert_acknowledged" and event.actor is not None:
+        await session.execute(
+            update(ALERT)
+            .where(ALERT.c.id == uuid.UUID(str(details["alert_id"])))
+            .where(ALERT.c.acknowledged_at.is_(None))
+            .values(
+                acknowledged_at=event.occurred_at,
+                acknowledged_by=event.actor.display_name,
+                comment=details.get("comment"),
+            )
+        )
+    elif event.action == "gap_detected":
+        gap_id = uuid.UUID(str(details["gap_id"]))
+        if details.get("tail"):
+            await _open_tail_gap(session, item, sources, gap_id, details)
+        gap = (await session.execute(select(GAP).where(GAP.c.id == gap_id))).first()
+        if gap is None:
+            return
+        summary = f"events {gap.from_seq}..{gap.to_seq} of {gap.source} are missing"
+        await _raise_alert(session, item, "gap", SEVERITY["gap"], summary, gap_id=gap_id)
+        alert_id = derived_id("alert", "gap", gap_id)
+        await session.execute(update(GAP).where(GAP.c.id == gap_id).values(alert_id=alert_id))
+        if gap.resolved_at is not None:
+            await session.execute(
+                update(ALERT).where(ALERT.c.id == alert_id).values(resolved_at=gap.resolved_at)
+            )
+
+
+async def _open_tail_gap(
+    session: AsyncSession,
+    item: StoredEvent,
+    sources: dict[str, dict[str, Any]],
+    gap_id: uuid.UUID,
+    details: dict[str, Any],
+) -> None:
+    """A hole at the tail, seen from a relay heartbeat: events that never came at all."""
+    source, first, last = str(details["source"]), int(details["from_seq"]), int(details["to_seq"])
+    await session.execute(
+        pg_insert(GAP)
+        .values(id=gap_id, source=source, from_seq=first, to_seq=last, opened_at=item.recorded_at)
+        .on_conflict_do_nothing()
+    )
+    if source not in sources:
+        sources.update(await _load_sources(session, {source}))
+    stat = sources.setdefault(
+        source,
+        {
+            "source": source,
+            "events": 0,
+            "max_seq": 0,
+            "last_occurred_at": item.event.occurred_at,
+            "last_recorded_at": item.recorded_at,
+        },
+    )
+    # Later arrivals in the range now count as fills of this gap.
+    stat["max_seq"] = max(stat["max_seq"], last)
+    await _resolve_if_complete(session, item, source, gap_id, first, last)
+
+
+async def rebuild(session: AsyncSession, rules: RuleSettings, chunk: int = 5000) -> int:
+    """Empty the projections and replay the whole store into them; returns events replayed."""
+    # Holding the chain lock keeps appenders out, so the replay sees a fixed store.
+    await lock_chain(session)
+    await session.execute(text(f"TRUNCATE {', '.join(PROJECTION_TABLES)}"))
+    last = 0
+    total = 0
+    while True:
+        rows = (
+            await session.execute(
+                select(EVENT.c.position, EVENT.c.recorded_at, EVENT.c.body)
+                .where(EVENT.c.position > last)
+                .order_by(EVENT.c.position)
+                .limit(chunk)
+            )
+        ).all()
+        if not rows:
+            return total
+        stored = [stored_from_row(r.position, r.recorded_at, r.body) for r in rows]
+        await fold(session, stored, rules)
+        last = rows[-1].position
+        total += len(rows)

@@ -1,0 +1,93 @@
+"""Printable access reports (PDF) and the FHIR AuditEvent export of a worker's history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+
+from audit.access import Monitor, sees_medical
+from audit.history.router import Filter, WorkerId
+from audit.history.service import entries
+from audit.ingest.service import record_audit
+from audit.reports.service import MAX_REPORT_ENTRIES, fhir_bundle, pdf_report
+from audit.store.service import head
+from common.db import SessionDep, utcnow
+from common.errors import Problem
+from common.rights import Right
+from common.tokens import CurrentUser, Denied
+
+router = APIRouter(tags=["reports"])
+
+
+async def _rows(session: SessionDep, worker_id: str, flt: Filter) -> list:
+    rows, _ = await entries(session, worker_id, flt, limit=MAX_REPORT_ENTRIES)
+    if len(rows) >= MAX_REPORT_ENTRIES:
+        raise Problem(422, f"More than {MAX_REPORT_ENTRIES} entries: narrow the period")
+    return rows
+
+
+async def _trace(session: SessionDep, principal: CurrentUser, worker_id: str, what: str) -> None:
+    await record_audit(
+        session,
+        principal=principal,
+        action="export",
+        worker_id=worker_id,
+        resource={"type": "access_report", "id": worker_id, "part": what},
+    )
+
+
+@router.get(
+    "/access-history/{worker_id}/report.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+    summary="Printable list of persons who accessed a file (PDF)",
+)
+async def access_report(
+    session: SessionDep,
+    principal: Monitor,
+    worker_id: WorkerId,
+    flt: Filter,
+    audience: Annotated[Literal["director", "authority"], Query()] = "director",
+) -> Response:
+    """For the medical director, or to hand to the data-protection authority."""
+    if audience == "director" and not sees_medical(principal):
+        raise Denied(principal, Right.ACCESS_HISTORIES, "The director's report is the director's")
+    rows = await _rows(session, worker_id, flt)
+    position, head_hash = await head(session)
+    body = pdf_report(
+        rows,
+        worker_id=worker_id,
+        since=flt.since,
+        until=flt.until,
+        audience=audience,
+        requested_by=f"{principal.display_name} ({principal.profile.value})",
+        generated_at=utcnow(),
+        integrity=f"chain head {position} {head_hash[:16]}...",
+    )
+    await _trace(session, principal, worker_id, f"pdf-{audience}")
+    filename = f"access-report-{worker_id}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/access-history/{worker_id}/fhir",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/fhir+json": {}}}},
+    summary="A worker's history as a FHIR R4 Bundle of AuditEvent",
+)
+async def fhir_export(
+    session: SessionDep, principal: Monitor, worker_id: WorkerId, flt: Filter
+) -> JSONResponse:
+    """IHE BALP-style AuditEvents, one per access."""
+    rows = await _rows(session, worker_id, flt)
+    await _trace(session, principal, worker_id, "fhir")
+    return JSONResponse(
+        fhir_bundle(rows, worker_id=worker_id, generated_at=utcnow()),
+        media_type="application/fhir+json",
+    )

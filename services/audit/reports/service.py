@@ -1,0 +1,198 @@
+"""Printable PDF access reports and the FHIR R4 AuditEvent export (IHE BALP style)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from fpdf import FPDF
+
+from audit.projections.models import AccessEntry
+from common.events import format_time
+
+MAX_REPORT_ENTRIES = 10_000
+
+ACTION_CODES = {"create": "C", "read": "R", "search": "E", "update": "U", "delete": "D"}
+REST_INTERACTIONS = {
+    "create": "create",
+    "read": "read",
+    "search": "search-type",
+    "update": "update",
+}
+OUTCOME_CODES = {"success": "0", "denied": "4", "error": "8"}
+DCM = "http://dicom.nema.org/resources/ontology/DCM"
+
+
+def _text(value: object) -> str:
+    # The PDF core fonts are Latin-1: keep every character printable rather than fail.
+    return str(value if value is not None else "").encode("latin-1", "replace").decode("latin-1")
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def persons(rows: Sequence[AccessEntry]) -> list[dict[str, Any]]:
+    """Every distinct person who touched the file, with profile, counts, first and last time."""
+    seen: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+    for row in rows:
+        key = (row.actor_name or "unknown", row.actor_profile or "-")
+        person = seen.setdefault(
+            key,
+            {"name": key[0], "profile": key[1], "actions": {}, "first": row.occurred_at,
+             "last": row.occurred_at},
+        )  # fmt: skip
+        person["actions"][row.action] = person["actions"].get(row.action, 0) + 1
+        person["first"] = min(person["first"], row.occurred_at)
+        person["last"] = max(person["last"], row.occurred_at)
+    return list(seen.values())
+
+
+def pdf_report(
+    rows: Sequence[AccessEntry],
+    *,
+    worker_id: str,
+    since: datetime | None,
+    until: datetime | None,
+    audience: str,
+    requested_by: str,
+    generated_at: datetime,
+    integrity: str,
+) -> bytes:
+    """The list of persons who accessed, printed or modified a file, for a period."""
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_title(f"Access report {worker_id}")
+    pdf.set_author("Occupational Health Service - audit")
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 15)
+    title = (
+        "Access report for the data-protection authority"
+        if audience == "authority"
+        else "Access report for the medical director"
+    )
+    pdf.cell(0, 9, _text(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    period = f"{_when(since) if since else 'the beginning'} to {_when(until) if until else 'now'}"
+    for line in (
+        f"Worker file: {worker_id}",
+        f"Period: {period}",
+        f"Generated {_when(generated_at)} by {requested_by}",
+        f"Entries: {len(rows)}; trail integrity at generation: {integrity}",
+    ):
+        pdf.cell(0, 6, _text(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 7, "Persons who accessed, printed or modified the file", new_x="LMARGIN",
+             new_y="NEXT")  # fmt: skip
+    pdf.set_font("Helvetica", "", 9)
+    with pdf.table(col_widths=(60, 40, 90, 45, 45), text_align="LEFT") as table:
+        table.row(["Name", "Profile", "Actions", "First", "Last"])
+        for p in persons(rows):
+            actions = ", ".join(f"{a} x{n}" for a, n in sorted(p["actions"].items()))
+            table.row([_text(p["name"]), _text(p["profile"]), _text(actions),
+                       _when(p["first"]), _when(p["last"])])  # fmt: skip
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 7, "Every access, newest first", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 8)
+    with pdf.table(col_widths=(40, 50, 32, 25, 30, 20, 80), text_align="LEFT") as table:
+        table.row(["Time", "Name", "Profile", "Action", "Part", "Outcome", "Reason (grant)"])
+        for r in rows:
+            table.row([_when(r.occurred_at), _text(r.actor_name), _text(r.actor_profile),
+                       _text(r.action), _text(r.part), _text(r.outcome),
+                       _text(r.purpose)])  # fmt: skip
+    if audience == "authority":
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "I", 9)
+        pdf.multi_cell(
+            0,
+            5,
+            "This list is drawn from an append-only, hash-chained trail whose head is signed "
+            "at regular intervals (Ed25519). The signed checkpoints and their public keys are "
+            "published by the audit service at /checkpoints and /checkpoints/public-keys.",
+        )
+    return bytes(pdf.output())
+
+
+def fhir_bundle(rows: Sequence[AccessEntry], *, worker_id: str, generated_at: datetime) -> dict:
+    """A FHIR R4 Bundle of AuditEvent resources (IHE Basic Audit Log Patterns style)."""
+    entries = []
+    for row in rows:
+        interaction = REST_INTERACTIONS.get(row.action)
+        event: dict[str, Any] = {
+            "resourceType": "AuditEvent",
+            "id": str(row.event_id),
+            "type": {"system": DCM, "code": "110110", "display": "Patient Record"},
+            "action": ACTION_CODES.get(row.action, "E"),
+            "recorded": format_time(row.occurred_at),
+            "outcome": OUTCOME_CODES.get(row.outcome, "8"),
+            "outcomeDesc": f"{row.action} {row.outcome}",
+            "agent": [
+                {
+                    "type": {
+                        "coding": [{"system": DCM, "code": "110153", "display": "Source Role ID"}]
+                    },
+                    "who": {
+                        "identifier": {"value": row.actor_user_id or "unknown"},
+                        "display": row.actor_name or "unknown",
+                    },
+                    "role": [{"text": row.actor_profile or "unknown"}],
+                    "requestor": True,
+                }
+            ],
+            "source": {
+                "site": "Occupational Health Service",
+                "observer": {"display": f"ohs-{row.source}"},
+                "type": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/security-source-type",
+                        "code": "4",
+                        "display": "Application Server",
+                    }
+                ],
+            },
+            "entity": [
+                {
+                    "what": {"identifier": {"value": worker_id}, "display": "worker"},
+                    "type": {
+                        "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
+                        "code": "1",
+                        "display": "Person",
+                    },
+                    "role": {
+                        "system": "http://terminology.hl7.org/CodeSystem/object-role",
+                        "code": "1",
+                        "display": "Patient",
+                    },
+                },
+                {
+                    "what": {
+                        "identifier": {"value": row.resource_id or worker_id},
+                        "display": f"{row.resource_type or 'file'} / {row.part or 'file'}",
+                    },
+                    "type": {
+                        "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
+                        "code": "2",
+                        "display": "System Object",
+                    },
+                    "description": row.part or "file",
+                },
+            ],
+        }
+        if interaction:
+            event["subtype"] = [
+                {"system": "http://hl7.org/fhir/restful-interaction", "code": interaction}
+            ]
+        if row.purpose:
+            event["purposeOfEvent"] = [{"text": row.purpose}]
+        entries.append({"fullUrl": f"urn:uuid:{row.event_id}", "resource": event})
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": format_time(generated_at),
+        "total": len(entries),
+        "entry": entries,
+    }

@@ -1,0 +1,67 @@
+"""GET /integrity (whole-store verification) and the published checkpoints."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from audit.access import Monitor
+from audit.store.models import Checkpoint
+from audit.store.schemas import BrokenLinkRead, CheckpointRead, IntegrityRead, PublicKeyRead
+from audit.store.service import Signer, public_keys, verify
+from common.db import SessionDep, utcnow
+
+router = APIRouter(tags=["integrity"])
+
+
+@router.get("/integrity", response_model=IntegrityRead, summary="Verify the whole event store")
+async def integrity(session: SessionDep, auth: Monitor) -> IntegrityRead:
+    """Walk the hash chain and the signed checkpoints; report the first broken link."""
+    started = time.perf_counter()
+    report = await verify(session)
+    broken = report.first_broken
+    return IntegrityRead(
+        ok=report.ok,
+        events_checked=report.events_checked,
+        broken_links=report.broken_links,
+        first_broken=BrokenLinkRead(**broken.__dict__) if broken else None,
+        head_position=report.head_position,
+        head_hash=report.head_hash,
+        checkpoints_checked=report.checkpoints_checked,
+        checkpoint_problem=report.checkpoint_problem,
+        checked_at=utcnow(),
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+@router.get(
+    "/checkpoints", response_model=list[CheckpointRead], summary="Signed checkpoints, newest first"
+)
+async def checkpoints(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 20
+) -> list[CheckpointRead]:
+    """Public: anyone may keep copies, so a later rewrite of history shows."""
+    rows = await session.execute(
+        select(Checkpoint).order_by(Checkpoint.position.desc()).limit(limit)  # type: ignore[attr-defined]
+    )
+    return [CheckpointRead.model_validate(r, from_attributes=True) for r in rows.scalars()]
+
+
+@router.get(
+    "/checkpoints/public-keys",
+    response_model=list[PublicKeyRead],
+    summary="Keys that verify checkpoint signatures",
+)
+async def checkpoint_keys(session: SessionDep) -> list[PublicKeyRead]:
+    """Every checkpoint key, newest first (created at first use)."""
+    keys = await public_keys(session)
+    if not keys:
+        await Signer.load(session)
+        keys = await public_keys(session)
+    return [
+        PublicKeyRead(key_id=k.key_id, public_key_pem=k.public_pem, created_at=k.created_at)
+        for k in keys
+    ]

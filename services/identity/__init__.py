@@ -1,0 +1,1 @@
+"""Identity service: accounts, role profiles, lockout, sessions, access grants and signing keys."""

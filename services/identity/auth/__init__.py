@@ -1,0 +1,1 @@
+"""Login, lockout, sessions, refresh tokens, logout."""

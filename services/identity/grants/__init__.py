@@ -1,0 +1,1 @@
+"""Access grants: time-limited, reasoned access for developers and helpdesk."""

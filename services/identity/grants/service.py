@@ -1,0 +1,182 @@
+"""Create, list, revoke and expire access grants."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import utcnow
+from common.errors import conflict, invalid, not_found
+from common.rights import GRANTABLE_PROFILES
+from common.tokens import Principal
+from identity.grants.models import AccessGrant
+from identity.grants.schemas import AccessGrantCreate
+from identity.settings import Settings
+from identity.trail import emit
+from identity.users.models import Account
+
+
+def grant_resource(grant: AccessGrant) -> dict[str, str | None]:
+    """The resource block of a grant event."""
+    return {"type": "access_grant", "id": str(grant.id), "part": None}
+
+
+async def live_grants(session: AsyncSession, account_id: uuid.UUID) -> list[AccessGrant]:
+    """Grants of an account that are neither revoked nor expired."""
+    result = await session.execute(
+        select(AccessGrant)
+        .where(
+            AccessGrant.grantee_id == account_id,
+            AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
+            AccessGrant.expires_at > utcnow(),
+        )
+        .order_by(AccessGrant.expires_at)  # type: ignore[arg-type]
+    )
+    return list(result.scalars())
+
+
+def as_claim(grant: AccessGrant) -> dict[str, str | None]:
+    """A grant as carried in the access token."""
+    return {
+        "id": str(grant.id),
+        "worker_id": grant.worker_id,
+        "reason": grant.reason,
+        "expires_at": grant.expires_at.isoformat(),
+    }
+
+
+async def create(
+    session: AsyncSession,
+    settings: Settings,
+    body: AccessGrantCreate,
+    director: Principal,
+    request: Request,
+) -> AccessGrant:
+    """Grant a developer or helpdesk account time-limited access; traced as grant_created."""
+    if body.minutes > settings.grant_max_minutes:
+        raise invalid(
+            "Grant too long",
+            [
+                {
+                    "field": "body.minutes",
+                    "message": f"at most {settings.grant_max_minutes} minutes",
+                    "type": "less_than_equal",
+                }
+            ],
+        )
+    grantee = await session.get(Account, body.grantee_id)
+    if grantee is None:
+        raise invalid(
+            "Unknown grantee",
+            [{"field": "body.grantee_id", "message": "no such account", "type": "not_found"}],
+        )
+    if grantee.profile not in GRANTABLE_PROFILES or not grantee.active:
+        allowed = ", ".join(sorted(GRANTABLE_PROFILES))
+        raise invalid(
+            "Grantee cannot receive a grant",
+            [
+                {
+                    "field": "body.grantee_id",
+                    "message": f"grants go to active accounts of profile {allowed}",
+                    "type": "value_error",
+                }
+            ],
+        )
+    now = utcnow()
+    grant = AccessGrant(
+        grantee_id=grantee.id,
+        worker_id=body.worker_id,
+        reason=body.reason,
+        granted_by=uuid.UUID(director.user_id),
+        created_at=now,
+        expires_at=now + timedelta(minutes=body.minutes),
+    )
+    session.add(grant)
+    await session.flush()
+    await emit(
+        session,
+        "grant_created",
+        actor=director,
+        request=request,
+        worker_id=grant.worker_id,
+        resource=grant_resource(grant),
+        purpose=grant.reason,
+        details={
+            "grantee": {
+                "user_id": str(grantee.id),
+                "username": grantee.username,
+                "display_name": grantee.display_name,
+                "profile": grantee.profile,
+            },
+            "expires_at": grant.expires_at.isoformat(),
+            "scope": "worker" if grant.worker_id else "all_workers",
+        },
+    )
+    return grant
+
+
+async def revoke(
+    session: AsyncSession, grant_id: uuid.UUID, director: Principal, request: Request
+) -> AccessGrant:
+    """End a live grant now; traced as grant_revoked."""
+    grant = (
+        await session.execute(
+            select(AccessGrant).where(AccessGrant.id == grant_id).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if grant is None:
+        raise not_found("Access grant")
+    now = utcnow()
+    if grant.revoked_at is not None or grant.expires_at <= now:
+        raise conflict("The grant has already ended")
+    grant.revoked_at = now
+    grant.revoked_by = uuid.UUID(director.user_id)
+    await session.flush()
+    await emit(
+        session,
+        "grant_revoked",
+        actor=director,
+        request=request,
+        worker_id=grant.worker_id,
+        resource=grant_resource(grant),
+        purpose=grant.reason,
+        details={"grantee_id": str(grant.grantee_id)},
+    )
+    return grant
+
+
+async def trace_expired(session: AsyncSession, limit: int = 200) -> int:
+    """Emit grant_expired for grants that ran out on their own (once each)."""
+    now = utcnow()
+    result = await session.execute(
+        select(AccessGrant)
+        .where(
+            AccessGrant.expires_at <= now,
+            AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
+            AccessGrant.expiry_traced_at.is_(None),  # type: ignore[union-attr]
+        )
+        .order_by(AccessGrant.expires_at)  # type: ignore[arg-type]
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    grants = list(result.scalars())
+    for grant in grants:
+        grant.expiry_traced_at = now
+        await emit(
+            session,
+            "grant_expired",
+            actor=None,
+            worker_id=grant.worker_id,
+            resource=grant_resource(grant),
+            purpose=grant.reason,
+            details={
+                "grantee_id": str(grant.grantee_id),
+                "expires_at": grant.expires_at.isoformat(),
+            },
+        )
+    await session.flush()
+    return len(grants)

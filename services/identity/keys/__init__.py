@@ -1,0 +1,1 @@
+"""Token signing keys: generated at first start, rotated, published as a JWKS."""

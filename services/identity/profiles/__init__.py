@@ -1,0 +1,1 @@
+"""The access grid served as data."""

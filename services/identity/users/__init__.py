@@ -1,0 +1,1 @@
+"""Accounts: creation, profiles, activation, passwords, lockout state."""

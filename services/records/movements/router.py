@@ -1,0 +1,166 @@
+"""Record movements: print-outs, signed export bundles, verified imports, the movement table."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Body, Request, status
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import SessionDep
+from common.errors import invalid, not_found
+from common.tokens import CurrentUser, Principal
+from records.access.events import FileContext, access_event, trace
+from records.access.service import Access, authorize
+from records.history.service import revisions_of_worker
+from records.movements import service
+from records.movements.models import Movement, SigningKey
+from records.movements.schemas import ImportRead, MovementRead, SigningKeyRead, SigningKeys
+from records.movements.signing import ALG
+from records.validation import has_unstorable
+from records.workers import service as workers
+from records.workers.schemas import RecordRead
+
+router = APIRouter(tags=["movements"])
+
+
+async def _visible_record(
+    session: AsyncSession, principal: Principal, worker_id: uuid.UUID, action: str
+) -> tuple[Access, FileContext, RecordRead]:
+    access = authorize(principal, action, worker_id=str(worker_id), part="record")
+    data = await workers.load_record(session, worker_id, principal.user_id)
+    if data is None:
+        raise not_found("Worker")
+    file = FileContext(str(worker_id), data["worker"]["employer"], bool(data["care"]))
+    return access, file, RecordRead.model_validate(workers.shape_record(data, access))
+
+
+@router.post(
+    "/workers/{worker_id}/print",
+    summary="Print the file (PDF of what the caller may see)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The PDF"}},
+)
+async def print_file(
+    worker_id: uuid.UUID, principal: CurrentUser, session: SessionDep, request: Request
+) -> Response:
+    """A print-out is a record movement: kept in the movement table and traced."""
+    access, file, record = await _visible_record(session, principal, worker_id, "print")
+    pdf = service.render_pdf(record, principal)
+    movement = service.add_movement(
+        session, worker_id, "print", principal, {"view": record.view, "bytes": len(pdf)}
+    )
+    event = access_event(
+        request,
+        access,
+        action="print",
+        file=file,
+        part="record",
+        extra={"movement_id": str(movement.id)},
+    )
+    await trace(session, request, [event], read=False)
+    await session.flush()
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="health-file-{worker_id}.pdf"'},
+    )
+
+
+@router.get("/workers/{worker_id}/export", summary="A signed transfer bundle of the file")
+async def export_file(
+    worker_id: uuid.UUID, principal: CurrentUser, session: SessionDep, request: Request
+) -> JSONResponse:
+    """JSON with every version, signed with the service's Ed25519 key (see the well-known key)."""
+    access, file, record = await _visible_record(session, principal, worker_id, "export")
+    revisions = list(await revisions_of_worker(session, worker_id))
+    bundle = service.build_bundle(record, revisions, request.app.state.bundle_key, principal)
+    movement = service.add_movement(
+        session,
+        worker_id,
+        "export",
+        principal,
+        {"bundle_id": bundle["bundle_id"], "view": record.view},
+    )
+    event = access_event(
+        request,
+        access,
+        action="export",
+        file=file,
+        part="record",
+        extra={"movement_id": str(movement.id), "bundle_id": bundle["bundle_id"]},
+    )
+    await trace(session, request, [event], read=False)
+    await session.flush()
+    return JSONResponse(bundle)
+
+
+@router.post("/imports", status_code=status.HTTP_201_CREATED, summary="Import a transfer bundle")
+async def import_file(
+    principal: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    bundle: dict[str, Any] = Body(description="A bundle from GET /workers/{id}/export"),
+) -> ImportRead:
+    """Verify the signature against a trusted key; a tampered bundle is refused with 422."""
+    access = authorize(principal, "import", worker_id=None, part="record")
+    if has_unstorable(bundle):
+        raise invalid("The bundle holds unstorable characters", [{"field": "body"}])
+    trusted = await service.trusted_keys(session, request.app.state.settings.trusted_keys())
+    record = service.verify_bundle(bundle, trusted)
+    try:
+        worker, counts = await service.import_bundle(session, bundle, record, principal)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise invalid("The bundle's versions are malformed", [{"field": "body.versions"}]) from exc
+    service.add_movement(
+        session, worker.id, "import", principal, {"bundle_id": bundle.get("bundle_id")}
+    )
+    event = access_event(
+        request,
+        access,
+        action="import",
+        file=FileContext(str(worker.id), worker.employer, False),
+        part="record",
+        extra={"bundle_id": bundle.get("bundle_id"), "issuer_kid": bundle["issuer"]["kid"]},
+    )
+    await trace(session, request, [event], read=False)
+    await session.flush()
+    return ImportRead(
+        worker_id=worker.id,
+        bundle_id=str(bundle.get("bundle_id")),
+        issuer_kid=bundle["issuer"]["kid"],
+        **counts,
+    )
+
+
+@router.get("/workers/{worker_id}/movements", summary="Print-outs, exports and imports of a file")
+async def list_movements(
+    worker_id: uuid.UUID, principal: CurrentUser, session: SessionDep, request: Request
+) -> list[MovementRead]:
+    """The table of record movements for one file, newest first."""
+    file = await workers.open_file(session, principal, "read", worker_id, part="movements")
+    rows = (
+        await session.execute(
+            select(Movement)
+            .where(Movement.worker_id == worker_id)
+            .order_by(Movement.occurred_at.desc())  # type: ignore[attr-defined]
+        )
+    ).scalars()
+    event = access_event(request, file.access, action="read", file=file.context, part="movements")
+    await trace(session, request, [event], read=True)
+    return [MovementRead.model_validate(m.model_dump()) for m in rows]
+
+
+@router.get("/.well-known/records-signing-key", summary="Public keys of export bundles")
+async def signing_keys(session: SessionDep) -> SigningKeys:
+    """Receivers check bundle signatures with these Ed25519 keys (raw, base64)."""
+    rows = (await session.execute(select(SigningKey))).scalars()
+    return SigningKeys(
+        keys=[
+            SigningKeyRead(kid=k.kid, alg=ALG, public_key=k.public_key, created_at=k.created_at)
+            for k in rows
+        ]
+    )

@@ -1,0 +1,24 @@
+"""Records settings (environment prefix RECORDS_)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Settings of the records service."""
+
+    model_config = SettingsConfigDict(env_prefix="RECORDS_", extra="ignore", frozen=True)
+
+    service_name: str = "records"
+    port: int = 8002
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/records"
+    # Other services' bundle keys accepted by POST /imports: "kid=base64key,kid2=key2".
+    trusted_bundle_keys: str = ""
+
+    def trusted_keys(self) -> dict[str, str]:
+        """kid → base64 Ed25519 public key of the other services trusted for imports."""
+        pairs = (item.partition("=") for item in self.trusted_bundle_keys.split(",") if item)
+        return {kid.strip(): key.strip() for kid, _, key in pairs if kid.strip() and key.strip()}

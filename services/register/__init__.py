@@ -1,0 +1,1 @@
+"""Register service: GDPR register, DPIA, data-subject requests, incidents and breaches."""

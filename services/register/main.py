@@ -1,0 +1,28 @@
+"""The register service's ASGI app: `uvicorn register.main:app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from common.app import create_app
+from register.activities.router import router as activities
+from register.dpia.router import router as dpia
+from register.exports.router import router as exports
+from register.incidents.router import router as incidents
+from register.settings import Settings
+from register.subject_requests.router import router as subject_requests
+
+DESCRIPTION = "GDPR register of processing, DPIA, data-subject requests, incidents and breaches."
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    """The register app with its routers and lifespan hooks."""
+    return create_app(
+        settings or Settings(),
+        title="Register",
+        description=DESCRIPTION,
+        routers=[activities, dpia, subject_requests, incidents, exports],
+    )
+
+
+app = build_app()

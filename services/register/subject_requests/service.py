@@ -1,0 +1,308 @@
+"""Data-subject requests: filing, the one-month limit, the extension, answers and refusals."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import utcnow
+from common.errors import conflict, invalid, not_found
+from common.rights import Right, Scope
+from common.tokens import Authorization, Denied, Principal
+from register import deadlines
+from register.events import publish
+from register.settings import Settings
+from register.subject_requests.audit_client import fetch_access_history
+from register.subject_requests.models import SubjectRequest
+from register.subject_requests.schemas import (
+    OPEN_STATUSES,
+    ExtensionCreate,
+    RequestKind,
+    RequestStatus,
+    SubjectRequestCreate,
+    SubjectRequestRead,
+    SubjectRequestUpdate,
+)
+
+NEXT = {
+    RequestStatus.RECEIVED: {RequestStatus.IN_PROGRESS},
+    RequestStatus.IN_PROGRESS: {RequestStatus.ANSWERED, RequestStatus.REFUSED},
+}
+
+
+def to_read(req: SubjectRequest, today: date) -> SubjectRequestRead:
+    """The served form with the computed flags."""
+    return SubjectRequestRead.model_validate(
+        {
+            **{k: getattr(req, k) for k in SubjectRequestRead.model_fields if hasattr(req, k)},
+            "extended": req.extended_at is not None,
+            "overdue": req.status in OPEN_STATUSES and deadlines.is_overdue(req.due_on, today),
+            "access_history_attached": req.access_history is not None,
+        }
+    )
+
+
+def _field(name: str, message: str) -> list[dict[str, str]]:
+    return [{"field": f"body.{name}", "message": message}]
+
+
+def worker_for_filing(auth: Authorization, requested: str | None) -> str:
+    """Which file a new request concerns; a worker files for their own file only."""
+    principal = auth.principal
+    if auth.scope is Scope.WRITE:
+        if requested is None:
+            raise invalid(
+                "worker_id is required when the security officer files a request",
+                _field("worker_id", "required"),
+            )
+        return requested
+    if auth.scope is not Scope.OWN:
+        raise Denied(
+            principal,
+            Right.GDPR_REGISTER,
+            "Requests are filed by the worker concerned or by the security officer",
+        )
+    own = principal.own_worker_ids()
+    if not own:
+        raise Denied(principal, Right.GDPR_REGISTER, "This account is linked to no worker file")
+    if requested is None:
+        if len(own) > 1:
+            raise invalid(
+                "worker_id is required: this account acts for several workers",
+                _field("worker_id", "required"),
+            )
+        return own[0]
+    if requested not in own:
+        raise Denied(principal, Right.GDPR_REGISTER, "A worker files requests for their own file")
+    return requested
+
+
+def receipt_day(auth: Authorization, received_on: date | None, today: date) -> date:
+    """The day of receipt: today for a worker; the DPO may record an earlier receipt."""
+    day = received_on or today
+    if day > today:
+        raise invalid("received_on cannot be in the future", _field("received_on", "future"))
+    if day < deadlines.GDPR_APPLICABLE_FROM:
+        raise invalid(
+            f"received_on is before the GDPR applied ({deadlines.GDPR_APPLICABLE_FROM})",
+            _field("received_on", "too early"),
+        )
+    if auth.scope is Scope.OWN and day != today:
+        raise invalid(
+            "A request filed by the worker is received today", _field("received_on", "not today")
+        )
+    return day
+
+
+async def create(
+    session: AsyncSession, auth: Authorization, body: SubjectRequestCreate, today: date
+) -> SubjectRequest:
+    """File a request; due one month after receipt."""
+    worker_id = worker_for_filing(auth, body.worker_id)
+    received_on = receipt_day(auth, body.received_on, today)
+    due = deadlines.response_due(received_on)
+    principal = auth.principal
+    req = SubjectRequest(
+        worker_id=worker_id,
+        kind=body.kind.value,
+        received_on=received_on,
+        details=body.details,
+        due_on=due,
+        initial_due_on=due,
+        filed_by_profile=principal.profile.value,
+        created_by=principal.user_id,
+        updated_by=principal.user_id,
+    )
+    session.add(req)
+    await session.flush()
+    await publish(
+        session,
+        principal,
+        "subject_request_created",
+        resource_type="subject_request",
+        resource_id=req.id,
+        worker_id=worker_id,
+        details={"kind": req.kind, "status": req.status, "due_on": due.isoformat()},
+    )
+    return req
+
+
+def visible(auth: Authorization, req: SubjectRequest) -> bool:
+    """Staff of the register see every request; a worker only their own."""
+    if auth.scope in (Scope.READ, Scope.WRITE):
+        return True
+    return auth.scope is Scope.OWN and req.worker_id in auth.principal.own_worker_ids()
+
+
+async def get(
+    session: AsyncSession, auth: Authorization, request_id: uuid.UUID, *, lock: bool = False
+) -> SubjectRequest:
+    """One request the caller may see, or 404 (another worker's request does not exist)."""
+    query = select(SubjectRequest).where(SubjectRequest.id == request_id)
+    if lock:
+        query = query.with_for_update()
+    req = (await session.execute(query)).scalar_one_or_none()
+    if req is None or not visible(auth, req):
+        raise not_found("Subject request")
+    return req
+
+
+def _scoped(query, auth: Authorization, worker_id: str | None):  # type: ignore[no-untyped-def]
+    if auth.scope is Scope.OWN:
+        own = auth.principal.own_worker_ids()
+        if worker_id is not None and worker_id not in own:
+            raise Denied(auth.principal, Right.GDPR_REGISTER, "A worker sees their own requests")
+        return query.where(SubjectRequest.worker_id.in_([worker_id] if worker_id else own))
+    if worker_id is not None:
+        return query.where(SubjectRequest.worker_id == worker_id)
+    return query
+
+
+async def listing(
+    session: AsyncSession,
+    auth: Authorization,
+    *,
+    worker_id: str | None = None,
+    status: RequestStatus | None = None,
+    kind: RequestKind | None = None,
+) -> list[SubjectRequest]:
+    """Requests the caller may see, newest receipt first."""
+    query = _scoped(select(SubjectRequest), auth, worker_id)
+    if status is not None:
+        query = query.where(SubjectRequest.status == status.value)
+    if kind is not None:
+        query = query.where(SubjectRequest.kind == kind.value)
+    query = query.order_by(SubjectRequest.received_on.desc(), SubjectRequest.created_at.desc())
+    return list((await session.execute(query)).scalars())
+
+
+async def overdue(session: AsyncSession, auth: Authorization, as_of: date) -> list[SubjectRequest]:
+    """Open requests whose due date has passed, most overdue first."""
+    query = _scoped(select(SubjectRequest), auth, None).where(
+        SubjectRequest.status.in_([s.value for s in OPEN_STATUSES]),
+        SubjectRequest.due_on < as_of,
+    )
+    return list((await session.execute(query.order_by(SubjectRequest.due_on))).scalars())
+
+
+def _touch(req: SubjectRequest, principal: Principal) -> None:
+    req.updated_at = utcnow()
+    req.updated_by = principal.user_id
+
+
+async def extend(
+    session: AsyncSession,
+    auth: Authorization,
+    request_id: uuid.UUID,
+    body: ExtensionCreate,
+    today: date,
+) -> SubjectRequest:
+    """The one extension by two further months, decided within the first month."""
+    req = await get(session, auth, request_id, lock=True)
+    if req.status not in OPEN_STATUSES:
+        raise conflict(f"The request is {req.status}; only an open request can be extended")
+    if req.extended_at is not None:
+        raise conflict("The request was already extended; GDPR Art. 12(3) allows one extension")
+    if today > req.initial_due_on:
+        raise conflict(
+            f"The extension had to be decided within the first month (by {req.initial_due_on})"
+        )
+    req.due_on = deadlines.extended_due(req.received_on)
+    req.extended_at = utcnow()
+    req.extension_reason = body.reason
+    _touch(req, auth.principal)
+    await publish(
+        session,
+        auth.principal,
+        "subject_request_updated",
+        resource_type="subject_request",
+        resource_id=req.id,
+        worker_id=req.worker_id,
+        details={"change": "extended", "status": req.status, "due_on": req.due_on.isoformat()},
+    )
+    await session.flush()
+    return req
+
+
+async def update(
+    session: AsyncSession,
+    auth: Authorization,
+    request_id: uuid.UUID,
+    body: SubjectRequestUpdate,
+    *,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    token: str,
+) -> SubjectRequest:
+    """Move a request on (received → in_progress → answered | refused)."""
+    req = await get(session, auth, request_id, lock=True)
+    current = RequestStatus(req.status)
+    if current not in OPEN_STATUSES:
+        raise conflict(f"The request is {current.value}; a closed request cannot change")
+    target = body.status or current
+    if target != current and target not in NEXT[current]:
+        allowed = " or ".join(s.value for s in NEXT[current])
+        raise conflict(
+            f"A {current.value} request can move to {allowed}, not to {target.value}",
+        )
+    answer = body.answer if "answer" in body.model_fields_set else req.answer
+    refusal = (
+        body.refusal_reason if "refusal_reason" in body.model_fields_set else req.refusal_reason
+    )
+    if target == RequestStatus.ANSWERED and not answer:
+        raise invalid("An answered request needs its answer", _field("answer", "required"))
+    if target == RequestStatus.REFUSED and not refusal:
+        raise invalid(
+            "A refusal needs its reason (GDPR Art. 12(4))", _field("refusal_reason", "required")
+        )
+    history = None
+    if body.attach_access_history:
+        if req.kind != RequestKind.ACCESS:
+            raise invalid(
+                "Only an access request's answer carries the access history",
+                _field("attach_access_history", "not an access request"),
+            )
+        history = await fetch_access_history(
+            http,
+            settings.audit_url,
+            req.worker_id,
+            token,
+            max_entries=settings.access_history_max_entries,
+            timeout=settings.audit_timeout_seconds,
+        )
+    changed = [
+        name
+        for name in ("details", "answer", "refusal_reason")
+        if name in body.model_fields_set and getattr(body, name) != getattr(req, name)
+    ]
+    for name in changed:
+        setattr(req, name, getattr(body, name))
+    if target != current:
+        req.status = target.value
+        changed.append("status")
+        if target in (RequestStatus.ANSWERED, RequestStatus.REFUSED):
+            req.closed_at = utcnow()
+    if history is not None:
+        req.access_history = history
+        changed.append("access_history")
+    if not changed:
+        return req
+    _touch(req, auth.principal)
+    details: dict[str, object] = {"status": req.status, "changed": changed}
+    if history is not None:
+        details["access_history_entries"] = len(history["entries"])
+    await publish(
+        session,
+        auth.principal,
+        "subject_request_updated",
+        resource_type="subject_request",
+        resource_id=req.id,
+        worker_id=req.worker_id,
+        details=details,
+    )
+    await session.flush()
+    return req

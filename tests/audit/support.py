@@ -1,0 +1,97 @@
+"""Helpers of the audit tests: envelopes with following sequence numbers, actors, publishing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from common.devstack import Stack
+from common.events import TOPIC_BY_SOURCE, AccessEvent
+
+
+def dsn(stack: Stack, user: str = "postgres") -> str:
+    """An asyncpg DSN for the audit database."""
+    return stack.postgres.url("audit", user).replace("+asyncpg", "")
+
+
+class Events:
+    """Builds access-event/1 envelopes with sequence numbers that follow the store's."""
+
+    def __init__(self, db: asyncpg.Connection) -> None:
+        self.db = db
+        self.last: dict[str, int] = {}
+
+    async def next_seq(self, source: str) -> int:
+        """One past the highest source_seq seen for the source (by audit or by us)."""
+        stored = await self.db.fetchval(
+            "SELECT coalesce(max(source_seq), 0) FROM event WHERE source = $1", source
+        )
+        seq = max(stored, self.last.get(source, 0)) + 1
+        self.last[source] = seq
+        return seq
+
+    async def make(
+        self,
+        *,
+        source: str = "records",
+        action: str = "read",
+        outcome: str = "success",
+        worker_id: str | None = None,
+        actor: dict[str, Any] | None = None,
+        part: str | None = "exam",
+        purpose: str | None = None,
+        details: dict[str, Any] | None = None,
+        seq: int | None = None,
+        occurred_at: datetime | None = None,
+    ) -> AccessEvent:
+        """An envelope; the sequence continues the source's unless given."""
+        return AccessEvent(
+            event_id=uuid.uuid4(),
+            occurred_at=occurred_at or datetime.now(UTC),
+            source=source,  # type: ignore[arg-type]
+            source_seq=seq if seq is not None else await self.next_seq(source),
+            actor=actor,  # type: ignore[arg-type]
+            action=action,
+            outcome=outcome,  # type: ignore[arg-type]
+            worker_id=worker_id,
+            resource={"type": "worker", "id": worker_id, "part": part} if worker_id else None,  # type: ignore[arg-type]
+            purpose=purpose,
+            details=details,
+        )
+
+
+def staff(profile: str = "physician", name: str | None = None) -> dict[str, str]:
+    """An actor of a staff profile, unique per call."""
+    uid = str(uuid.uuid4())
+    return {
+        "user_id": uid,
+        "username": f"{profile}-{uid[:8]}",
+        "display_name": name or f"Dr {uid[:6]}",
+        "profile": profile,
+    }
+
+
+def care(care_relationship: bool = True, employer: str = "Acme", grant: str | None = None):
+    """The details records attaches to a file access."""
+    return {"care_relationship": care_relationship, "worker_employer": employer, "grant_id": grant}
+
+
+async def publish(producer: AIOKafkaProducer, *envelopes: AccessEvent) -> None:
+    """Send envelopes to their source's topic, keyed by worker."""
+    for e in envelopes:
+        await producer.send_and_wait(
+            TOPIC_BY_SOURCE[e.source],
+            e.to_json(),
+            key=e.worker_id.encode() if e.worker_id else None,
+        )
+
+
+async def stored(db: asyncpg.Connection, *envelopes: AccessEvent) -> bool:
+    """Whether every envelope is in the store."""
+    ids = [e.event_id for e in envelopes]
+    n = await db.fetchval("SELECT count(*) FROM event WHERE event_id = ANY($1::uuid[])", ids)
+    return bool(n == len(ids))

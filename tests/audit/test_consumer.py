@@ -1,0 +1,226 @@
+"""The consumer: exactly-once appends, quarantine of poison, positions, sequence gaps."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from common.devstack import Stack
+from tests.audit.support import Events, care, publish, staff, stored
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.asyncio
+
+
+class TestDeduplication:
+    async def test_same_event_three_times_is_stored_once(
+        self, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+    ):
+        worker = str(uuid.uuid4())
+        event = await events.make(worker_id=worker, actor=staff(), details=care())
+        # The third copy goes to another partition (no key): dedup must not rely on keys.
+        await publish(producer, event, event)
+        await producer.send_and_wait("access-events", event.to_json())
+        after = await events.make(worker_id=worker, actor=staff(), details=care())
+        await publish(producer, after)
+        await eventually(lambda: stored(db, event, after))
+        count = await db.fetchval("SELECT count(*) FROM event WHERE event_id = $1", event.event_id)
+        assert count == 1
+        history = await db.fetchval(
+            "SELECT count(*) FROM access_entry WHERE event_id = $1", event.event_id
+        )
+        assert history == 1
+
+
+class TestPoison:
+    @pytest.mark.parametrize(
+        ("value", "reason"),
+        [
+            (b"{not json", "invalid JSON"),
+            (b"\xff\xfe\x00", "invalid JSON"),
+            (b"[1, 2]", "not a JSON object"),
+            (json.dumps({"schema": "access-event/1", "hello": 1}).encode(), "access-event/1"),
+        ],
+    )
+    async def test_poison_is_quarantined_and_next_message_processed(
+        self,
+        db: asyncpg.Connection,
+        producer: AIOKafkaProducer,
+        events: Events,
+        value: bytes,
+        reason: str,
+    ):
+        worker = str(uuid.uuid4())
+        meta = await producer.send_and_wait("access-events", value, key=worker.encode())
+        good = await events.make(worker_id=worker, actor=staff(), details=care())
+        await publish(producer, good)
+        await eventually(lambda: stored(db, good))
+        row = await db.fetchrow(
+            "SELECT reason, value FROM quarantine WHERE topic = $1 AND partition = $2 "
+            'AND "offset" = $3',
+            meta.topic,
+            meta.partition,
+            meta.offset,
+        )
+        assert row is not None and reason in row["reason"]
+        assert row["value"] == value
+
+    async def test_wrong_source_for_topic_is_quarantined(
+        self, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+    ):
+        # An "audit" event arriving from the broker would be a forgery of the trail's own.
+        forged = await events.make(source="audit", seq=10_000_000, actor=staff())
+        meta = await producer.send_and_wait("access-events", forged.to_json())
+        row = await eventually(
+            lambda: db.fetchrow(
+                'SELECT reason FROM quarantine WHERE topic = $1 AND "offset" = $2 '
+                "AND partition = $3",
+                meta.topic,
+                meta.offset,
+                meta.partition,
+            )
+        )
+        assert "does not publish" in row["reason"]
+        assert not await stored(db, forged)
+
+
+class TestPositions:
+    async def test_position_moves_with_the_batch(
+        self, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+    ):
+        worker = str(uuid.uuid4())
+        event = await events.make(worker_id=worker, actor=staff(), details=care())
+        meta = await producer.send_and_wait("access-events", event.to_json(), key=worker.encode())
+        await eventually(lambda: stored(db, event))
+        position = await db.fetchval(
+            "SELECT next_offset FROM consumer_position WHERE topic = $1 AND partition = $2",
+            meta.topic,
+            meta.partition,
+        )
+        assert position is not None and position > meta.offset
+        origin = await db.fetchrow(
+            "SELECT origin_topic, origin_partition, origin_offset FROM event WHERE event_id = $1",
+            event.event_id,
+        )
+        assert tuple(origin) == (meta.topic, meta.partition, meta.offset)
+
+    async def test_restart_resumes_from_database_without_duplicates(
+        self, stack: Stack, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+    ):
+        before = await db.fetchval("SELECT count(*) FROM event")
+        stack.kill_child("audit-consumer")
+        worker = str(uuid.uuid4())
+        batch = [
+            await events.make(worker_id=worker, actor=staff(), details=care()) for _ in range(5)
+        ]
+        await publish(producer, *batch)
+        stack.start_children(["audit-consumer"])
+        await eventually(lambda: stored(db, *batch), timeout=40)
+        after = await db.fetchval("SELECT count(*) FROM event")
+        duplicates = await db.fetchval(
+            "SELECT count(*) FROM (SELECT event_id FROM event GROUP BY event_id "
+            "HAVING count(*) > 1) d"
+        )
+        assert duplicates == 0
+        assert after >= before + 5
+
+
+class TestGaps:
+    async def test_gap_alerts_asks_for_resend_and_resolves(
+        self, stack: Stack, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+    ):
+        first = await events.next_seq("register")
+        missing = first + 1
+        late = await events.make(source="register", action="create", seq=missing + 1)
+        early = await events.make(source="register", action="create", seq=first)
+        # Unkeyed events land on any partition: the early one must be in before the late one.
+        await publish(producer, early)
+        await eventually(lambda: stored(db, early))
+        await publish(producer, late)
+        gap = await eventually(
+            lambda: db.fetchrow(
+                "SELECT id, resolved_at FROM gap WHERE source = 'register' AND from_seq = $1 "
+                "AND to_seq = $1",
+                missing,
+            )
+        )
+        assert gap["resolved_at"] is None
+        alert = await eventually(
+            lambda: db.fetchrow(
+                "SELECT id, resolved_at FROM alert WHERE gap_id = $1 AND kind = 'gap'", gap["id"]
+            ),
+            timeout=30,
+        )
+        assert alert["resolved_at"] is None
+        request = await _resend_request(stack, str(gap["id"]))
+        assert (request["source"], request["from_seq"], request["to_seq"]) == (
+            "register",
+            missing,
+            missing,
+        )
+        filler = await events.make(source="register", action="create", seq=missing)
+        await publish(producer, filler)
+        await eventually(
+            lambda: db.fetchval("SELECT resolved_at IS NOT NULL FROM gap WHERE id = $1", gap["id"])
+        )
+        assert await db.fetchval(
+            "SELECT resolved_at IS NOT NULL FROM alert WHERE id = $1", alert["id"]
+        )
+
+
+async def _resend_request(stack: Stack, gap_id: str) -> dict:
+    consumer = AIOKafkaConsumer(
+        "outbox-resend", bootstrap_servers=stack.broker.bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+
+        async def probe():
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    body = json.loads(record.value)
+                    if body.get("gap_id") == gap_id:
+                        return body
+            return None
+
+        return await eventually(probe, timeout=30)
+    finally:
+        await consumer.stop()
+
+
+class TestTailGaps:
+    async def test_heartbeat_ahead_of_the_store_opens_a_gap_until_the_events_come(
+        self, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+    ):
+        first = await events.next_seq("register")
+        anchor = await events.make(source="register", action="create", seq=first)
+        await publish(producer, anchor)
+        await eventually(lambda: stored(db, anchor))
+        # The relay says it published two more; the broker lost them.
+        beat = {"source": "register", "last_seq": first + 2, "at": "2026-01-01T00:00:00Z"}
+        await producer.send_and_wait("outbox-heartbeat", json.dumps(beat).encode(), key=b"register")
+        await producer.send_and_wait("outbox-heartbeat", b"not a heartbeat", key=b"register")
+        gap = await eventually(
+            lambda: db.fetchrow(
+                "SELECT g.id, g.resolved_at, a.kind FROM gap g JOIN alert a ON a.gap_id = g.id "
+                "WHERE g.source = 'register' AND g.from_seq = $1 AND g.to_seq = $2",
+                first + 1,
+                first + 2,
+            ),
+            timeout=30,
+        )
+        assert gap["resolved_at"] is None and gap["kind"] == "gap"
+        events.last["register"] = first + 2
+        resent = [
+            await events.make(source="register", action="create", seq=s)
+            for s in (first + 1, first + 2)
+        ]
+        await publish(producer, *resent)
+        await eventually(
+            lambda: db.fetchval("SELECT resolved_at IS NOT NULL FROM gap WHERE id = $1", gap["id"])
+        )

@@ -1,0 +1,134 @@
+"""The pure core: chain building and verification, rules, sequence gaps (no stack needed)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from audit.core.chain import ChainVerifier, body_of, columns_of, link
+from audit.core.hashing import GENESIS, canonical_json
+from audit.core.models import ActorWindow, ChainRow, RuleSettings
+from audit.core.rules import alerts_for, gap_step
+from common.events import AccessEvent, format_time
+
+
+def envelope(seq: int, **overrides) -> AccessEvent:
+    """A records envelope."""
+    fields = {
+        "event_id": uuid.uuid4(),
+        "occurred_at": datetime(2026, 1, 1, 12, 0, seq % 60, tzinfo=UTC),
+        "source": "records",
+        "source_seq": seq,
+        "actor": {
+            "user_id": "u1",
+            "username": "doc",
+            "display_name": "Doc",
+            "profile": "physician",
+        },
+        "action": "read",
+        "outcome": "success",
+        "worker_id": "w1",
+        "resource": {"type": "worker", "id": "w1", "part": "exam"},
+        "details": {"care_relationship": True, "worker_employer": "Acme", "grant_id": None},
+    }
+    return AccessEvent.model_validate(fields | overrides)
+
+
+def chain(n: int) -> list[ChainRow]:
+    """n linked rows."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [envelope(i + 1) for i in range(n)]
+    rows = []
+    for event, (pos, prev, digest, body) in zip(events, link(GENESIS, 0, at, events), strict=True):
+        columns = columns_of(event)
+        rows.append(ChainRow(pos, prev, digest, at, body, columns))
+    return rows
+
+
+class TestCanonicalForm:
+    def test_key_order_and_spacing_do_not_matter(self):
+        assert (
+            canonical_json({"b": 1, "a": [1, {"d": 2, "c": 3}]}) == '{"a":[1,{"c":3,"d":2}],"b":1}'
+        )
+
+    def test_body_round_trips(self):
+        event = envelope(1)
+        assert body_of(AccessEvent.model_validate_json(body_of(event))) == body_of(event)
+        assert columns_of(event)["occurred_at"] == format_time(event.occurred_at)
+
+
+class TestVerifier:
+    def test_intact_chain(self):
+        verifier = ChainVerifier()
+        for row in chain(5):
+            assert verifier.feed(row) is None
+        assert verifier.broken is None and verifier.checked == 5
+
+    @pytest.mark.parametrize(
+        ("tamper", "reason"),
+        [
+            (lambda r: replace(r, body=r.body.replace('"read"', '"print"')), "content"),
+            (lambda r: replace(r, columns=r.columns | {"worker_id": "w2"}), "column worker_id"),
+            (lambda r: replace(r, prev_hash="f" * 64), "previous-hash"),
+        ],
+    )
+    def test_changed_row(self, tamper, reason):
+        rows = chain(5)
+        rows[2] = tamper(rows[2])
+        verifier = ChainVerifier()
+        for row in rows:
+            verifier.feed(row)
+        assert verifier.broken is not None and verifier.broken.position == 3
+        assert reason in verifier.broken.reason
+
+    def test_deleted_row(self):
+        rows = chain(5)
+        del rows[1]
+        verifier = ChainVerifier()
+        for row in rows:
+            verifier.feed(row)
+        assert verifier.broken is not None and verifier.broken.position == 2
+        assert "missing" in verifier.broken.reason
+
+
+class TestRules:
+    rules = RuleSettings()
+
+    def test_quiet_access(self):
+        assert alerts_for(envelope(1), ActorWindow(1), self.rules) == []
+
+    def test_mass_access_threshold_is_strict(self):
+        at_limit = ActorWindow(distinct_workers=20)
+        over = ActorWindow(distinct_workers=21)
+        assert alerts_for(envelope(1), at_limit, self.rules) == []
+        assert [a.kind for a in alerts_for(envelope(1), over, self.rules)] == ["mass_access"]
+        already = ActorWindow(distinct_workers=30, mass_alerted=True)
+        assert alerts_for(envelope(1), already, self.rules) == []
+
+    def test_denials(self):
+        denied = envelope(1, outcome="denied")
+        assert alerts_for(denied, ActorWindow(denials=2), self.rules) == []
+        kinds = [a.kind for a in alerts_for(denied, ActorWindow(denials=3), self.rules)]
+        assert kinds == ["repeated_denials"]
+
+    def test_worker_reading_own_file_is_not_an_alert(self):
+        own = envelope(
+            1,
+            actor={"user_id": "u", "username": "w", "display_name": "W", "profile": "worker"},
+            details={"care_relationship": False, "worker_employer": "Occupational Health Service"},
+        )
+        assert alerts_for(own, ActorWindow(), self.rules) == []
+
+
+class TestGapStep:
+    @pytest.mark.parametrize(
+        ("current", "seq", "opened", "fills", "new_max"),
+        [(0, 1, None, False, 1), (3, 4, None, False, 4), (3, 7, (4, 6), False, 7),
+         (7, 5, None, True, 7), (7, 7, None, True, 7)],
+    )  # fmt: skip
+    def test_steps(self, current, seq, opened, fills, new_max):
+        change = gap_step(current, seq)
+        assert (change.opened, change.fills, change.new_max) == (opened, fills, new_max)

@@ -1,0 +1,236 @@
+"""The outbox path: committed rows reach Kafka once each, numbered without gaps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import SQLModel
+
+from common.db import make_sessionmaker
+from common.devstack import Broker, Stack, free_port
+from common.outbox import OUTBOX_DDL, OutboxRelay, build_event, record_events
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.asyncio
+TOPIC = "access-events"
+
+
+class Bench:
+    """A private database and broker so faults injected here touch no other test."""
+
+    def __init__(self, stack: Stack, name: str, tmp: Path, poll: float = 0.5) -> None:
+        self.stack = stack
+        self.name = name
+        self.url = stack.postgres.url(name)
+        self.broker = Broker(free_port(), tmp / f"{name}-broker.log")
+        self.engine = create_async_engine(self.url, pool_size=25, max_overflow=5)
+        self.sessionmaker = make_sessionmaker(self.engine)
+        self.poll = poll
+        self.relay: OutboxRelay | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.stack.postgres.psql(f'DROP DATABASE IF EXISTS "{self.name}"')
+        self.stack.postgres.psql(f'CREATE DATABASE "{self.name}"')
+        async with self.engine.begin() as conn:
+            tables = [SQLModel.metadata.tables[t] for t in ("outbox", "outbox_cursor")]
+            await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=tables))
+            for statement in OUTBOX_DDL:
+                await conn.exec_driver_sql(statement)
+        self.broker.start()
+        await self.broker.create_topics()
+        self.relay = OutboxRelay(
+            database_url=self.url,
+            bootstrap=self.broker.bootstrap,
+            source="records",
+            batch_size=200,
+            poll_seconds=self.poll,
+            send_timeout=2.0,
+            max_backoff=1.0,
+        )
+        self.task = asyncio.create_task(self.relay.run())
+
+    async def stop(self) -> None:
+        assert self.relay and self.task
+        await self.relay.stop()
+        self.task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await self.task
+        self.broker.stop()
+        await self.engine.dispose()
+
+    async def write(self, n: int, delay: float = 0.0) -> list[str]:
+        """One transaction writing n events, optionally committing late."""
+        events = [
+            build_event(
+                source="records",
+                action="read",
+                actor=None,
+                worker_id=str(uuid.uuid4()),
+                resource={"type": "worker", "part": "record"},
+            )
+            for _ in range(n)
+        ]
+        async with self.sessionmaker() as session:
+            await record_events(session, events)
+            await asyncio.sleep(delay)
+            await session.commit()
+        return [e["event_id"] for e in events]
+
+    async def unpublished(self) -> int:
+        conn = await asyncpg.connect(self.url.replace("+asyncpg", ""))
+        try:
+            return int(
+                await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            )
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def bench(
+    stack: Stack, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Bench]:
+    poll = getattr(request, "param", 0.5)
+    b = Bench(stack, f"outbox_{uuid.uuid4().hex[:8]}", tmp_path, poll=poll)
+    await b.start()
+    try:
+        yield b
+    finally:
+        await b.stop()
+
+
+async def consume(bootstrap: str, expected: int, timeout: float = 60) -> list[dict]:
+    """Every message of the topic from the beginning until `expected` arrived or timeout."""
+    consumer = AIOKafkaConsumer(
+        TOPIC,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    out: list[dict] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(out) < expected and loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for messages in batch.values():
+                out.extend(json.loads(m.value) for m in messages)
+        # A short grace period catches duplicates that would arrive after the expected count.
+        for messages in (await consumer.getmany(timeout_ms=1000)).values():
+            out.extend(json.loads(m.value) for m in messages)
+    finally:
+        await consumer.stop()
+    return out
+
+
+class TestConcurrentSlowCommits:
+    async def test_thousand_events_from_twenty_transactions_arrive_once_in_sequence(
+        self, bench: Bench
+    ):
+        rng = random.Random(7)
+        delays = [rng.choice([0.0, 0.0, 0.3, 1.5]) for _ in range(20)]
+        written = await asyncio.gather(*(bench.write(50, d) for d in delays))
+        ids = {i for batch in written for i in batch}
+        assert len(ids) == 1000
+
+        received = await consume(bench.broker.bootstrap, 1000)
+        got = [m["event_id"] for m in received]
+        assert len(got) == len(set(got)) == 1000, "each event exactly once"
+        assert set(got) == ids
+        seqs = sorted(m["source_seq"] for m in received)
+        assert seqs == list(range(1, 1001)), "source_seq contiguous from 1"
+        assert {m["source"] for m in received} == {"records"}
+        assert await bench.unpublished() == 0
+
+
+class TestWakeUp:
+    @pytest.mark.parametrize("bench", [60.0], indirect=True)
+    async def test_an_idle_relay_is_woken_by_notify_not_by_polling(self, bench: Bench):
+        await asyncio.sleep(1)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        ids = await bench.write(1)
+        received = await consume(bench.broker.bootstrap, 1, timeout=20)
+        assert [m["event_id"] for m in received] == ids
+        assert loop.time() - t0 < 10, "published long before the 60 s poll"
+
+
+class TestBrokerOutage:
+    async def test_writes_during_a_broker_outage_are_delivered_after_it(self, bench: Bench):
+        before = await bench.write(50)
+        first = await consume(bench.broker.bootstrap, 50)
+        assert {m["event_id"] for m in first} == set(before)
+
+        bench.broker.kill()
+        during: list[str] = []
+        for _ in range(10):
+            during += await bench.write(10)
+            await asyncio.sleep(2)
+        assert await bench.unpublished() == 100, "held in the outbox while the broker is down"
+
+        bench.broker.start()
+        await bench.broker.create_topics()
+        after = await consume(bench.broker.bootstrap, 100, timeout=60)
+        ids = [m["event_id"] for m in after]
+        assert set(ids) == set(during), "nothing lost, delivery resumed without a restart"
+        assert len(ids) == len(set(ids))
+        assert sorted(m["source_seq"] for m in after) == list(range(51, 151))
+        assert await bench.unpublished() == 0
+
+
+class TestGapRepair:
+    async def test_heartbeat_reports_how_far_the_source_published(self, bench: Bench):
+        await bench.write(30)
+        await consume(bench.broker.bootstrap, 30)
+
+        async def last_beat() -> int | None:
+            consumer = AIOKafkaConsumer(
+                "outbox-heartbeat", bootstrap_servers=bench.broker.bootstrap,
+                auto_offset_reset="earliest", group_id=None,
+            )  # fmt: skip
+            await consumer.start()
+            try:
+                batch = await consumer.getmany(timeout_ms=1500)
+            finally:
+                await consumer.stop()
+            beats = [json.loads(m.value) for ms in batch.values() for m in ms]
+            seqs = [b["last_seq"] for b in beats if b["source"] == "records"]
+            return max(seqs) if seqs and max(seqs) == 30 else None
+
+        assert await eventually(last_beat, timeout=20) == 30
+
+    async def test_resend_request_republishes_the_range(self, bench: Bench):
+        ids = await bench.write(40)
+        await consume(bench.broker.bootstrap, 40)
+        # The relay's listener starts at the end of the topic: give it a moment to subscribe.
+        await asyncio.sleep(2)
+        producer = AIOKafkaProducer(bootstrap_servers=bench.broker.bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                "outbox-resend",
+                json.dumps({"source": "records", "from_seq": 11, "to_seq": 20}).encode(),
+            )
+            await producer.send_and_wait("outbox-resend", b"not json")
+            await producer.send_and_wait(
+                "outbox-resend",
+                json.dumps({"source": "identity", "from_seq": 1, "to_seq": 40}).encode(),
+            )
+        finally:
+            await producer.stop()
+        received = await consume(bench.broker.bootstrap, 50)
+        seqs = sorted(m["source_seq"] for m in received)
+        assert seqs == sorted(list(range(1, 41)) + list(range(11, 21)))
+        assert {m["event_id"] for m in received} == set(ids)

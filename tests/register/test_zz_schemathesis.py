@@ -1,0 +1,54 @@
+"""schemathesis against register's OpenAPI: no input makes it answer 5xx (runs last)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from common.devstack import Stack
+from tests.helpers import make_user
+
+pytestmark = pytest.mark.asyncio
+ST = Path(sys.executable).parent / "st"
+
+
+async def fuzz(base: str, token: str, cwd: Path, max_examples: int) -> str:
+    """Run schemathesis with a bearer token; fail with the report on any 5xx."""
+    proc = await asyncio.create_subprocess_exec(
+        str(ST), "run", f"{base}/openapi.json",
+        "--checks", "not_a_server_error",
+        "--phases", "examples,coverage,fuzzing",
+        "--max-examples", str(max_examples),
+        "--seed", "4243",
+        "--no-shrink",
+        "--generation-database", "none",
+        "--workers", "2",
+        "--request-timeout", "20",
+        "--header", f"Authorization: Bearer {token}",
+        "--no-color",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=cwd,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 150)
+    report = out.decode(errors="replace")
+    start = max(report.find("FAILURES"), 0)
+    assert proc.returncode == 0, report[start : start + 8000]
+    generated = re.search(r"(\d+) generated", report)
+    assert generated and int(generated.group(1)) > 100, report[-2000:]
+    return report
+
+
+class TestNoServerError:
+    async def test_fuzz_as_security_officer(
+        self, stack: Stack, http: httpx.AsyncClient, tmp_path: Path
+    ):
+        fuzzer = await make_user(http, stack, "security_officer")
+        await fuzz(stack.url("register"), fuzzer.token, tmp_path, 10)
+
+    async def test_fuzz_as_worker(self, stack: Stack, http: httpx.AsyncClient, tmp_path: Path):
+        worker = await make_user(http, stack, "worker", worker_id="w-fuzz")
+        await fuzz(stack.url("register"), worker.token, tmp_path, 4)
