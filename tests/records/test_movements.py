@@ -89,7 +89,7 @@ class TestExport:
         self, records_db: asyncpg.Pool, exported: tuple[File, dict]
     ):
         pem = await records_db.fetchval(
-            "SELECT private_pem FROM signing_key WHERE kid = $1", exported[1]["issuer"]["kid"]
+            "SELECT private_pem FROM bundle_key WHERE kid = $1", exported[1]["issuer"]["kid"]
         )
         assert pem.startswith("-----BEGIN PRIVATE KEY-----")
 

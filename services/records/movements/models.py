@@ -35,7 +35,7 @@ class Movement(SQLModel, table=True):
 class SigningKey(SQLModel, table=True):
     """The Ed25519 key export bundles are signed with; generated at first start."""
 
-    __tablename__ = "signing_key"
+    __tablename__ = "bundle_key"
 
     kid: str = Field(max_length=64, primary_key=True)
     private_pem: str = Field(sa_column=Column(Text, nullable=False))

@@ -36,12 +36,12 @@ def upgrade() -> None:
     op.create_index(op.f("ix_revision_entity_id"), "revision", ["entity_id"], unique=False)
     op.create_index(op.f("ix_revision_worker_id"), "revision", ["worker_id"], unique=False)
     op.create_table(
-        "signing_key",
+        "bundle_key",
         sa.Column("kid", sa.String(length=64), nullable=False),
         sa.Column("private_pem", sa.Text(), nullable=False),
         sa.Column("public_key", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("kid", name=op.f("pk_signing_key")),
+        sa.PrimaryKeyConstraint("kid", name=op.f("pk_bundle_key")),
     )
     op.create_table(
         "worker",
@@ -238,7 +238,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_worker_last_name"), table_name="worker")
     op.drop_index(op.f("ix_worker_employer"), table_name="worker")
     op.drop_table("worker")
-    op.drop_table("signing_key")
+    op.drop_table("bundle_key")
     op.drop_index(op.f("ix_revision_worker_id"), table_name="revision")
     op.drop_index(op.f("ix_revision_entity_id"), table_name="revision")
     op.drop_table("revision")
