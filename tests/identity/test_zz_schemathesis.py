@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -41,6 +42,22 @@ async def fuzz(base: str, token: str, cwd: Path, *selection: str) -> str:
     generated = re.search(r"(\d+) generated, (\d+) passed", report)
     assert generated and generated.group(1) == generated.group(2), report[-3000:]
     return report
+
+
+@pytest.fixture(autouse=True)
+def keep_bootstrap_admin(stack: Stack) -> Iterator[None]:
+    """Put the bootstrap admin back: as an officer the fuzzer may demote, rename or lock it."""
+    columns = "display_name, profile, active, password_hash, failed_attempts, locked_until"
+    saved = stack.postgres.psql(
+        f"SELECT row_to_json(a) FROM (SELECT {columns} FROM account WHERE username = 'admin') a",
+        "identity",
+    ).strip()
+    yield
+    stack.postgres.psql(
+        f"UPDATE account SET ({columns}) = (SELECT {columns} FROM "
+        f"json_populate_record(NULL::account, $${saved}$$::json)) WHERE username = 'admin'",
+        "identity",
+    )
 
 
 class TestNoServerError:
