@@ -70,6 +70,9 @@ class OutboxCursor(SQLModel, table=True):
 OUTBOX_DDL = (
     "CREATE INDEX IF NOT EXISTS ix_outbox_unpublished ON outbox (source_seq, id) "
     "WHERE published_at IS NULL",
+    # Published rows are kept for resends, so the table only grows: the relay finds the few
+    # rows still waiting for a number through this small index, never by scanning the table.
+    "CREATE INDEX IF NOT EXISTS ix_outbox_unnumbered ON outbox (id) WHERE source_seq IS NULL",
     # NOTIFY takes a cluster-wide lock at commit that serialises committing transactions, so
     # writers notify only while the relay is idle and waiting; a busy relay needs no wake-up.
     """CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -93,6 +93,7 @@ class Gap(SQLModel, table=True):
     source: str = Field(max_length=16, nullable=False)
     from_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     to_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    missing: int = Field(sa_column=Column(BigInteger, nullable=False))
     opened_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     alert_id: uuid.UUID | None = Field(default=None)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
@@ -39,11 +40,14 @@ async def fold(
         return []
     drafts: list[Draft] = []
     sources = await _load_sources(session, {s.event.source for s in stored})
+    windows = await Windows.load(session, stored, rules)
     history: list[dict[str, Any]] = []
     actors: dict[str, dict[str, Any]] = {}
+    fills: list[StoredEvent] = []
     for item in stored:
         event = item.event
-        await _fold_sequence(session, item, sources)
+        if await _fold_sequence(session, item, sources):
+            fills.append(item)
         entry = history_entry(item)
         if entry is not None:
             history.append(entry)
@@ -51,13 +55,18 @@ async def fold(
         if delta is not None:
             _merge_actor(actors, delta)
         if event.source == "audit":
+            # A gap_detected event reads the gap's state: the fills before it must be applied.
+            await _apply_fills(session, fills)
+            fills = []
             await _fold_audit_event(session, item, sources)
             continue
-        window = await _window(session, item, rules) if needs_window(event) else ActorWindow()
+        window = await windows.window(session, item) if needs_window(event) else ActorWindow()
         for draft in alerts_for(event, window, rules):
             drafts.append(
                 await _raise_alert(session, item, draft.kind, draft.severity, draft.summary)
             )
+            windows.note_alert(item, draft.kind)
+    await _apply_fills(session, fills)
     if history:
         await session.execute(insert(AccessEntry.__table__), history)  # type: ignore[attr-defined]
     await _upsert_actors(session, actors)
@@ -81,7 +90,8 @@ async def _load_sources(session: AsyncSession, names: set[str]) -> dict[str, dic
 
 async def _fold_sequence(
     session: AsyncSession, item: StoredEvent, sources: dict[str, dict[str, Any]]
-) -> None:
+) -> bool:
+    """Count the event in its source's sequence; True when it fills an earlier hole."""
     event = item.event
     stat = sources.setdefault(
         event.source,
@@ -107,55 +117,51 @@ async def _fold_sequence(
                 source=event.source,
                 from_seq=first,
                 to_seq=last,
+                missing=last - first + 1,
                 opened_at=item.recorded_at,
             )
             .on_conflict_do_nothing()
         )
-    if change.fills:
-        await _close_filled_gaps(session, item)
+    return change.fills
 
 
-async def _close_filled_gaps(session: AsyncSession, item: StoredEvent) -> None:
-    event = item.event
-    gaps = (
+async def _apply_fills(session: AsyncSession, fills: list[StoredEvent]) -> None:
+    """Count late arrivals against the open gaps they fall in; close the gaps they complete."""
+    # Gaps never overlap and a new event fills one number once (duplicates are dropped on
+    # event_id before folding), so a countdown per gap replaces counting its range. Partitions
+    # interleave one source's numbers all the time: this runs once per batch, not per event.
+    if not fills:
+        return
+    open_gaps = (
         await session.execute(
-            select(GAP.c.id, GAP.c.from_seq, GAP.c.to_seq).where(
-                GAP.c.source == event.source,
-                GAP.c.resolved_at.is_(None),
-                GAP.c.from_seq <= event.source_seq,
-                GAP.c.to_seq >= event.source_seq,
+            select(GAP.c.id, GAP.c.source, GAP.c.from_seq, GAP.c.to_seq, GAP.c.missing).where(
+                GAP.c.source.in_({f.event.source for f in fills}), GAP.c.resolved_at.is_(None)
             )
         )
     ).all()
-    for gap in gaps:
-        await _resolve_if_complete(session, item, event.source, gap.id, gap.from_seq, gap.to_seq)
-
-
-async def _resolve_if_complete(
-    session: AsyncSession,
-    item: StoredEvent,
-    source: str,
-    gap_id: uuid.UUID,
-    from_seq: int,
-    to_seq: int,
-) -> None:
-    present = (
+    by_source: dict[str, list[StoredEvent]] = {}
+    for item in fills:
+        by_source.setdefault(item.event.source, []).append(item)
+    for items in by_source.values():
+        items.sort(key=lambda i: i.event.source_seq)
+    for gap in open_gaps:
+        items = by_source.get(gap.source, [])
+        seqs = [i.event.source_seq for i in items]
+        hits = items[bisect_left(seqs, gap.from_seq) : bisect_right(seqs, gap.to_seq)]
+        if not hits:
+            continue
+        missing = gap.missing - len(hits)
+        if missing > 0:
+            await session.execute(update(GAP).where(GAP.c.id == gap.id).values(missing=missing))
+            continue
+        done = max(hits, key=lambda i: i.position).recorded_at
         await session.execute(
-            select(func.count(func.distinct(EVENT.c.source_seq))).where(
-                EVENT.c.source == source,
-                EVENT.c.source_seq.between(from_seq, to_seq),
-                EVENT.c.position <= item.position,
-            )
-        )
-    ).scalar_one()
-    if present == to_seq - from_seq + 1:
-        await session.execute(
-            update(GAP).where(GAP.c.id == gap_id).values(resolved_at=item.recorded_at)
+            update(GAP).where(GAP.c.id == gap.id).values(missing=0, resolved_at=done)
         )
         await session.execute(
             update(ALERT)
-            .where(ALERT.c.gap_id == gap_id, ALERT.c.resolved_at.is_(None))
-            .values(resolved_at=item.recorded_at)
+            .where(ALERT.c.gap_id == gap.id, ALERT.c.resolved_at.is_(None))
+            .values(resolved_at=done)
         )
 
 
@@ -207,62 +213,132 @@ async def _upsert_sources(session: AsyncSession, sources: dict[str, dict[str, An
         )
 
 
-async def _window(session: AsyncSession, item: StoredEvent, rules: RuleSettings) -> ActorWindow:
-    """What the actor did before this event (earlier positions), for the windowed rules."""
-    event = item.event
-    assert event.actor is not None
-    actor = event.actor.user_id
-    at = event.occurred_at
-    base = (EVENT.c.actor_user_id == actor, EVENT.c.position <= item.position)
-    distinct = denials = 0
-    mass_alerted = denials_alerted = False
-    if is_staff_access(event) and event.outcome == "success":
-        since = at - timedelta(minutes=rules.mass_access_minutes)
-        distinct = (
-            await session.execute(
-                select(func.count(func.distinct(EVENT.c.worker_id))).where(
-                    *base,
-                    EVENT.c.occurred_at > since,
-                    EVENT.c.occurred_at <= at,
-                    EVENT.c.outcome == "success",
-                    EVENT.c.source.in_(("records", "register")),
-                    EVENT.c.worker_id.is_not(None),
-                )
-            )
-        ).scalar_one()
-        if distinct > rules.mass_access_workers:
-            mass_alerted = await _alerted(session, actor, "mass_access", since, item.position)
-    if event.outcome == "denied":
-        since = at - timedelta(minutes=rules.denial_minutes)
-        denials = (
-            await session.execute(
-                select(func.count()).where(
-                    *base,
-                    EVENT.c.occurred_at > since,
-                    EVENT.c.occurred_at <= at,
-                    EVENT.c.outcome == "denied",
-                )
-            )
-        ).scalar_one()
-        if denials >= rules.denial_count:
-            denials_alerted = await _alerted(
-                session, actor, "repeated_denials", since, item.position
-            )
-    return ActorWindow(distinct, denials, mass_alerted, denials_alerted)
+WINDOWED = ("mass_access", "repeated_denials")
+ALERTED_SQL = text(
+    "SELECT actor_user_id, kind, max(occurred_at) AS last FROM alert "
+    "WHERE actor_user_id = ANY(:actors) AND kind = ANY(:kinds) AND occurred_at > :since "
+    "AND position < :before GROUP BY actor_user_id, kind"
+)
+# Per actor, staff file accesses in the batch's span, counted only up to the threshold + 1.
+BUSY_SQL = text(
+    "SELECT a.actor, (SELECT count(*) FROM (SELECT 1 FROM event e "
+    "  WHERE e.actor_user_id = a.actor AND e.occurred_at > :since AND e.occurred_at <= :until "
+    "  AND e.outcome = 'success' AND e.source IN ('records', 'register') "
+    "  AND e.worker_id IS NOT NULL AND e.position <= :upto LIMIT :cap) s) AS n "
+    "FROM unnest(CAST(:actors AS text[])) AS a(actor)"
+)
 
 
-async def _alerted(session: AsyncSession, actor: str, kind: str, since: Any, position: int) -> bool:
-    found = await session.execute(
-        select(ALERT.c.id)
-        .where(
-            ALERT.c.actor_user_id == actor,
-            ALERT.c.kind == kind,
-            ALERT.c.occurred_at > since,
-            ALERT.c.position < position,
+class Windows:
+    """What the windowed rules need to know of each actor's past, for one batch of events."""
+
+    def __init__(self, rules: RuleSettings) -> None:
+        self.rules = rules
+        self.last_alert: dict[tuple[str, str], datetime] = {}
+        self.quiet: set[str] = set()
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, stored: Sequence[StoredEvent], rules: RuleSettings
+    ) -> Windows:
+        """Two queries for the whole batch: the actors' recent windowed alerts, and which
+        actors did too little in the batch's span to cross the mass-access threshold."""
+        windows = cls(rules)
+        items = [i for i in stored if i.event.source != "audit" and needs_window(i.event)]
+        if not items:
+            return windows
+        actors = sorted({i.event.actor.user_id for i in items if i.event.actor})
+        first = min(i.event.occurred_at for i in items)
+        last = max(i.event.occurred_at for i in items)
+        longest = max(rules.mass_access_minutes, rules.denial_minutes)
+        rows = await session.execute(
+            ALERTED_SQL,
+            {
+                "actors": actors,
+                "kinds": list(WINDOWED),
+                "since": first - timedelta(minutes=longest),
+                "before": min(i.position for i in items),
+            },
         )
-        .limit(1)
-    )
-    return found.first() is not None
+        windows.last_alert = {(r.actor_user_id, r.kind): r.last for r in rows}
+        busy = await session.execute(
+            BUSY_SQL,
+            {
+                "actors": actors,
+                "since": first - timedelta(minutes=rules.mass_access_minutes),
+                "until": last,
+                "upto": max(i.position for i in items),
+                "cap": rules.mass_access_workers + 1,
+            },
+        )
+        windows.quiet = {r.actor for r in busy if r.n <= rules.mass_access_workers}
+        return windows
+
+    def note_alert(self, item: StoredEvent, kind: str) -> None:
+        """An alert raised in this batch counts for the actor's later events."""
+        actor = item.event.actor
+        if kind in WINDOWED and actor is not None:
+            key = (actor.user_id, kind)
+            known = self.last_alert.get(key)
+            if known is None or item.event.occurred_at > known:
+                self.last_alert[key] = item.event.occurred_at
+
+    def _alerted(self, actor: str, kind: str, since: datetime) -> bool:
+        last = self.last_alert.get((actor, kind))
+        return last is not None and last > since
+
+    async def window(self, session: AsyncSession, item: StoredEvent) -> ActorWindow:
+        """What the actor did before this event (earlier positions), for the windowed rules."""
+        event = item.event
+        assert event.actor is not None
+        actor = event.actor.user_id
+        at = event.occurred_at
+        base = (EVENT.c.actor_user_id == actor, EVENT.c.position <= item.position)
+        rules = self.rules
+        distinct = denials = 0
+        mass_alerted = denials_alerted = False
+        if is_staff_access(event) and event.outcome == "success":
+            since = at - timedelta(minutes=rules.mass_access_minutes)
+            mass_alerted = self._alerted(actor, "mass_access", since)
+            if not mass_alerted and actor not in self.quiet:
+                # Counting stops one past the threshold: the rule only needs to know that the
+                # threshold was crossed, and a mass reader's window grows with every read.
+                workers = (
+                    select(EVENT.c.worker_id)
+                    .where(
+                        *base,
+                        EVENT.c.occurred_at > since,
+                        EVENT.c.occurred_at <= at,
+                        EVENT.c.outcome == "success",
+                        EVENT.c.source.in_(("records", "register")),
+                        EVENT.c.worker_id.is_not(None),
+                    )
+                    .distinct()
+                    .limit(rules.mass_access_workers + 1)
+                    .subquery()
+                )
+                distinct = (
+                    await session.execute(select(func.count()).select_from(workers))
+                ).scalar_one()
+        if event.outcome == "denied":
+            since = at - timedelta(minutes=rules.denial_minutes)
+            denials_alerted = self._alerted(actor, "repeated_denials", since)
+            if not denials_alerted:
+                denied = (
+                    select(EVENT.c.position)
+                    .where(
+                        *base,
+                        EVENT.c.occurred_at > since,
+                        EVENT.c.occurred_at <= at,
+                        EVENT.c.outcome == "denied",
+                    )
+                    .limit(rules.denial_count)
+                    .subquery()
+                )
+                denials = (
+                    await session.execute(select(func.count()).select_from(denied))
+                ).scalar_one()
+        return ActorWindow(distinct, denials, mass_alerted, denials_alerted)
 
 
 async def _raise_alert(
@@ -353,9 +429,28 @@ async def _open_tail_gap(
 ) -> None:
     """A hole at the tail, seen from a relay heartbeat: events that never came at all."""
     source, first, last = str(details["source"]), int(details["from_seq"]), int(details["to_seq"])
+    # A tail gap is rare: counting what of its range is already stored is affordable here.
+    present = (
+        await session.execute(
+            select(func.count(func.distinct(EVENT.c.source_seq))).where(
+                EVENT.c.source == source,
+                EVENT.c.source_seq.between(first, last),
+                EVENT.c.position <= item.position,
+            )
+        )
+    ).scalar_one()
+    missing = last - first + 1 - present
     await session.execute(
         pg_insert(GAP)
-        .values(id=gap_id, source=source, from_seq=first, to_seq=last, opened_at=item.recorded_at)
+        .values(
+            id=gap_id,
+            source=source,
+            from_seq=first,
+            to_seq=last,
+            missing=missing,
+            opened_at=item.recorded_at,
+            resolved_at=item.recorded_at if missing <= 0 else None,
+        )
         .on_conflict_do_nothing()
     )
     if source not in sources:
@@ -372,7 +467,6 @@ async def _open_tail_gap(
     )
     # Later arrivals in the range now count as fills of this gap.
     stat["max_seq"] = max(stat["max_seq"], last)
-    await _resolve_if_complete(session, item, source, gap_id, first, last)
 
 
 async def rebuild(session: AsyncSession, rules: RuleSettings, chunk: int = 5000) -> int:
