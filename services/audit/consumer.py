@@ -122,7 +122,7 @@ class AuditConsumer:
         await self.consumer.start()
         log.info("audit consumer reading %s from %s", ", ".join(ALL_TOPICS), s.kafka_bootstrap)
         while not stop.is_set():
-            batch = await self.consumer.getmany(timeout_ms=500, max_records=s.consumer_batch_size)
+            batch = await self.fetch()
             if batch:
                 try:
                     await self.handle(batch)
@@ -134,6 +134,26 @@ class AuditConsumer:
                     await self.consumer.commit()
             await self.drain_pending()
             await self.housekeeping()
+
+    async def fetch(self) -> dict[TopicPartition, list[Any]]:
+        """A batch taken evenly from the partitions of each topic, or waited for.
+
+        One source's numbers are spread over its topic's partitions; a batch drawn from one
+        partition only would leave a hole at nearly every event, each opened as a gap and
+        closed again when the other partitions are read."""
+        assert self.consumer is not None
+        size = self.settings.consumer_batch_size
+        parts = self.consumer.assignment()
+        per_topic: dict[str, int] = {}
+        for tp in parts:
+            per_topic[tp.topic] = per_topic.get(tp.topic, 0) + 1
+        batch: dict[TopicPartition, list[Any]] = {}
+        for tp in sorted(parts):
+            share = max(1, size // per_topic[tp.topic])
+            batch.update(await self.consumer.getmany(tp, timeout_ms=0, max_records=share))
+        if batch:
+            return batch
+        return await self.consumer.getmany(timeout_ms=500, max_records=size)
 
     async def handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
         """One transaction: append the good, quarantine the poison, move the positions."""
@@ -200,9 +220,13 @@ class AuditConsumer:
             }
             open_ranges = {
                 (g.source, g.to_seq)
-                for g in (
-                    await session.execute(select(Gap).where(Gap.resolved_at.is_(None)))  # type: ignore[union-attr]
-                ).scalars()
+                for g in await session.execute(
+                    select(Gap.source, Gap.to_seq).where(
+                        Gap.resolved_at.is_(None),  # type: ignore[union-attr]
+                        Gap.source.in_(list(self.tails)),  # type: ignore[attr-defined]
+                        Gap.to_seq.in_([t[0] for t in self.tails.values()]),  # type: ignore[attr-defined]
+                    )
+                )
             }
             drafts = []
             for source, (last_seq, seen) in list(self.tails.items()):

@@ -132,22 +132,27 @@ async def _apply_fills(session: AsyncSession, fills: list[StoredEvent]) -> None:
     # interleave one source's numbers all the time: this runs once per batch, not per event.
     if not fills:
         return
-    open_gaps = (
-        await session.execute(
-            select(GAP.c.id, GAP.c.source, GAP.c.from_seq, GAP.c.to_seq, GAP.c.missing).where(
-                GAP.c.source.in_({f.event.source for f in fills}), GAP.c.resolved_at.is_(None)
-            )
-        )
-    ).all()
     by_source: dict[str, list[StoredEvent]] = {}
     for item in fills:
         by_source.setdefault(item.event.source, []).append(item)
-    for items in by_source.values():
+    seqs: dict[str, list[int]] = {}
+    open_gaps = []
+    for source, items in by_source.items():
         items.sort(key=lambda i: i.event.source_seq)
+        seqs[source] = [i.event.source_seq for i in items]
+        open_gaps += (
+            await session.execute(
+                select(GAP.c.id, GAP.c.source, GAP.c.from_seq, GAP.c.to_seq, GAP.c.missing).where(
+                    GAP.c.source == source,
+                    GAP.c.resolved_at.is_(None),
+                    GAP.c.to_seq >= seqs[source][0],
+                    GAP.c.from_seq <= seqs[source][-1],
+                )
+            )
+        ).all()
     for gap in open_gaps:
-        items = by_source.get(gap.source, [])
-        seqs = [i.event.source_seq for i in items]
-        hits = items[bisect_left(seqs, gap.from_seq) : bisect_right(seqs, gap.to_seq)]
+        items, numbers = by_source[gap.source], seqs[gap.source]
+        hits = items[bisect_left(numbers, gap.from_seq) : bisect_right(numbers, gap.to_seq)]
         if not hits:
             continue
         missing = gap.missing - len(hits)
