@@ -46,6 +46,9 @@ backup: install ## pg_dump every service database with SHA-256 checksums into ba
 restore: install ## verify checksums, then restore the newest backup (or DIR=backups/<time>)
 	@$(PY) -m common.backup restore $(if $(DIR),--dir $(DIR))
 
+rebuild-projections: install ## replay the whole event store into the audit projections (stack running)
+	@$(PY) -m audit.projections rebuild
+
 fault-test: install ## the fault-injection test in full (30 s broker outage, kills, PostgreSQL restart)
 	@OHS_FAULT_FULL=1 $(PY) -m pytest tests/fault -v $(PYTEST_ARGS)
 

@@ -11,7 +11,7 @@ import logging
 import random
 import uuid
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -142,12 +142,8 @@ def build_event(
     }
 
 
-async def record_events(session: AsyncSession, events: Sequence[dict[str, Any]]) -> None:
-    """Write envelopes to the outbox inside the caller's transaction (no commit here)."""
-    if not events:
-        return
-    traceparent = current_traceparent()
-    rows = [
+def _rows(events: Sequence[dict[str, Any]], traceparent: str | None) -> list[dict[str, Any]]:
+    return [
         {
             "event_id": uuid.UUID(e["event_id"]),
             "topic": TOPIC_BY_SOURCE[e["source"]],
@@ -158,7 +154,72 @@ async def record_events(session: AsyncSession, events: Sequence[dict[str, Any]])
         }
         for e in events
     ]
-    await session.execute(insert(Outbox), rows)
+
+
+async def record_events(session: AsyncSession, events: Sequence[dict[str, Any]]) -> None:
+    """Write envelopes to the outbox inside the caller's transaction (no commit here)."""
+    if events:
+        await session.execute(insert(Outbox), _rows(events, current_traceparent()))
+
+
+class GroupCommit:
+    """The traces of concurrent reads, written to the outbox in one transaction, one commit.
+
+    A read changes nothing but its trace, so the trace need not share the read's transaction;
+    it must only be durable before the response leaves, and `record` returns only then. While
+    one commit is in flight the next requests queue up and share the following one: no added
+    wait when idle, one WAL flush for many requests under load. Writes keep their events in
+    their own transaction (`record_events`)."""
+
+    def __init__(self, sessionmaker: Callable[[], AsyncSession], max_batch: int = 500) -> None:
+        self.sessionmaker = sessionmaker
+        self.max_batch = max_batch
+        self._queue: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def record(self, events: Sequence[dict[str, Any]]) -> None:
+        """Return once the events are committed; raise what the commit raised."""
+        if not events:
+            return
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((_rows(events, current_traceparent()), done))
+        self._wake.set()
+        await done
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch = self._queue[: self.max_batch]
+                del self._queue[: self.max_batch]
+                await self._flush(batch)
+
+    async def _flush(self, batch: list[tuple[list[dict[str, Any]], asyncio.Future[None]]]) -> None:
+        outcome: BaseException | None = None
+        try:
+            async with self.sessionmaker() as session:
+                await session.execute(insert(Outbox), [row for rows, _ in batch for row in rows])
+                await session.commit()
+        except Exception as exc:
+            outcome = exc
+        for _, done in batch:
+            if done.done():
+                continue  # the request went away; its trace is committed (or not) all the same
+            if outcome is None:
+                done.set_result(None)
+            else:
+                done.set_exception(outcome)
+
+    async def close(self) -> None:
+        """Stop the writer task (pending requests have been answered by then)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 async def record_event(session: AsyncSession, **fields: Any) -> dict[str, Any]:
@@ -191,6 +252,7 @@ class OutboxRelay:
         send_timeout: float = 5.0,
         max_backoff: float = 10.0,
         heartbeat_seconds: float = 2.0,
+        linger_seconds: float = 0.05,
     ) -> None:
         self.dsn = asyncpg_dsn(database_url)
         self.bootstrap = bootstrap
@@ -200,6 +262,7 @@ class OutboxRelay:
         self.send_timeout = send_timeout
         self.max_backoff = max_backoff
         self.heartbeat_seconds = heartbeat_seconds
+        self.linger_seconds = linger_seconds
         self.published = 0
         self.resent = 0
         self._wake = asyncio.Event()
@@ -282,6 +345,8 @@ class OutboxRelay:
                     await self._maybe_heartbeat(work)
                     if moved < self.batch_size:
                         await self._wait(work)
+                        # A few more rows per publish and per update, for a few ms of delay.
+                        await asyncio.sleep(self.linger_seconds)
             finally:
                 await work.close()
         finally:

@@ -148,9 +148,18 @@ class AuditConsumer:
         for tp in parts:
             per_topic[tp.topic] = per_topic.get(tp.topic, 0) + 1
         batch: dict[TopicPartition, list[Any]] = {}
-        for tp in sorted(parts):
-            share = max(1, size // per_topic[tp.topic])
-            batch.update(await self.consumer.getmany(tp, timeout_ms=0, max_records=share))
+        for attempt in range(2):
+            for tp in sorted(parts):
+                share = max(1, size // per_topic[tp.topic]) - len(batch.get(tp, []))
+                if share > 0:
+                    got = await self.consumer.getmany(tp, timeout_ms=0, max_records=share)
+                    for part, records in got.items():
+                        batch.setdefault(part, []).extend(records)
+            # A trickle would cost a transaction per few events: let it gather for a moment.
+            if attempt == 0 and 0 < sum(map(len, batch.values())) < size // 4:
+                await asyncio.sleep(self.settings.consumer_linger_seconds)
+            else:
+                break
         if batch:
             return batch
         return await self.consumer.getmany(timeout_ms=500, max_records=size)

@@ -25,6 +25,7 @@ class Settings(ServiceSettings):
 
     consumer_group: str = "audit"
     consumer_batch_size: int = 500
+    consumer_linger_seconds: float = 0.1
     checkpoint_seconds: float = 10.0
     gap_grace_seconds: float = 5.0
     resend_interval_seconds: float = 30.0

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from common.app import create_app
 from common.tokens import Denied
-from records.access.events import on_denied
+from records.access.events import group_commit_hook, on_denied
 from records.exams.router import router as exams_router
 from records.movements.router import router as movements_router
 from records.movements.signing import signing_key_hook
@@ -24,7 +24,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         title="Records",
         description=DESCRIPTION,
         routers=[workers_router, exams_router, notes_router, movements_router],
-        hooks=[signing_key_hook],
+        hooks=[signing_key_hook, group_commit_hook],
     )
     # Refusals are traced in their own transaction, the request's having been rolled back.
     app.add_exception_handler(Denied, on_denied)

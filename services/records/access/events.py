@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db import make_engine, make_sessionmaker
 from common.errors import problem_response
-from common.outbox import build_event, record_events
+from common.outbox import GroupCommit, build_event, record_events
 from common.tokens import Denied, Principal
 from records.access.service import Access, AccessDenied
 
@@ -86,10 +88,27 @@ def access_event(
 async def trace(
     session: AsyncSession, request: Request, events: Sequence[dict[str, Any]], *, read: bool
 ) -> None:
-    """Write events in the request's transaction; reads may be untraced for benchmark baselines."""
-    if read and not request.app.state.settings.audit_access:
-        return
-    await record_events(session, events)
+    """Writes: events in the request's transaction. Reads: committed with other reads' traces
+    before this returns (tracing of reads can be switched off for benchmark baselines only)."""
+    if not read:
+        await record_events(session, events)
+    elif request.app.state.settings.audit_access:
+        await request.app.state.group_commit.record(events)
+
+
+@asynccontextmanager
+async def group_commit_hook(app: FastAPI) -> AsyncIterator[None]:
+    """One group-commit writer per app, on a connection of its own.
+
+    Requests hold their pooled connection while they wait for their trace: sharing that pool
+    would let a burst of reads take every connection and leave none to commit their traces."""
+    engine = make_engine(app.state.settings.database_url, pool_size=1)
+    app.state.group_commit = GroupCommit(make_sessionmaker(engine))
+    try:
+        yield
+    finally:
+        await app.state.group_commit.close()
+        await engine.dispose()
 
 
 async def _file_context(session: AsyncSession, worker_id: str, user_id: str) -> FileContext | None:
