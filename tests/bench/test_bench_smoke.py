@@ -1,0 +1,41 @@
+"""`make bench QUICK=1` end to end: every scenario runs and writes its figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from common.devstack import REPO
+
+
+class TestQuickBench:
+    def test_writes_every_figure(self, tmp_path: Path):
+        out = tmp_path / "results.json"
+        run = subprocess.run(
+            [sys.executable, "-m", "bench.run", "--quick", "--out", str(out)],
+            cwd=REPO, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        results = json.loads(out.read_text())
+        assert results["quick"] is True and results["machine"]["cores"]
+        scenarios = results["scenarios"]
+        assert set(scenarios) == {
+            "raw_limits", "reads", "pipeline", "projection_lag", "history_query",
+        }  # fmt: skip
+        assert scenarios["reads"]["audited_throughput_per_s"] > 0
+        assert scenarios["reads"]["unaudited_throughput_per_s"] > 0
+        assert scenarios["pipeline"]["stored_events_per_s"] > 0
+        assert scenarios["projection_lag"]["events_measured"] > 0
+        assert scenarios["history_query"]["queries"] > 0
+        assert set(results["verdicts"]) == set(results["targets"])
+        assert "written to" in run.stdout
+
+    def test_unknown_scenario_is_a_clear_usage_error(self):
+        run = subprocess.run(
+            [sys.executable, "-m", "bench.run", "--only", "nope"],
+            cwd=REPO, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert run.returncode == 2
+        assert "unknown scenario(s): nope" in run.stderr

@@ -1,0 +1,132 @@
+"""GroupCommit: concurrent read traces share commits, and a failed commit fails every waiter."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import SQLModel
+
+from common.db import make_sessionmaker
+from common.devstack import Stack
+from common.outbox import OUTBOX_DDL, GroupCommit, build_event
+
+pytestmark = pytest.mark.asyncio
+
+
+def read_event() -> dict:
+    """One read trace of a random worker."""
+    return build_event(
+        source="records",
+        action="read",
+        actor=None,
+        worker_id=str(uuid.uuid4()),
+        resource={"type": "worker", "part": "record"},
+    )
+
+
+@pytest.fixture
+async def database(stack: Stack) -> AsyncIterator[str]:
+    """A private database with the outbox tables."""
+    name = f"group_{uuid.uuid4().hex[:8]}"
+    stack.postgres.psql(f'CREATE DATABASE "{name}"')
+    url = stack.postgres.url(name)
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        tables = [SQLModel.metadata.tables[t] for t in ("outbox", "outbox_cursor")]
+        await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=tables))
+        for statement in OUTBOX_DDL:
+            await conn.exec_driver_sql(statement)
+    await engine.dispose()
+    yield url
+    stack.postgres.psql(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+class TestCoalescing:
+    async def test_every_trace_is_committed_before_its_caller_returns(self, database: str):
+        engine = create_async_engine(database, pool_size=1, max_overflow=0)
+        writer = GroupCommit(make_sessionmaker(engine))
+        conn = await asyncpg.connect(database.replace("+asyncpg", ""))
+        try:
+            events = [read_event() for _ in range(200)]
+
+            async def one(event: dict) -> bool:
+                await writer.record([event])
+                # Visible from another connection the moment record() returns: committed.
+                found = await conn_lock.run(
+                    conn.fetchval,
+                    "SELECT count(*) FROM outbox WHERE event_id = $1",
+                    uuid.UUID(event["event_id"]),
+                )
+                return found == 1
+
+            conn_lock = Serial()
+            assert all(await asyncio.gather(*(one(e) for e in events)))
+            transactions = await conn.fetchval("SELECT count(DISTINCT xmin::text) FROM outbox")
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 200
+            assert transactions < 200, "concurrent traces shared commits"
+        finally:
+            await writer.close()
+            await conn.close()
+            await engine.dispose()
+
+    async def test_idle_writer_adds_no_wait(self, database: str):
+        engine = create_async_engine(database)
+        writer = GroupCommit(make_sessionmaker(engine))
+        try:
+            for _ in range(5):
+                await asyncio.wait_for(writer.record([read_event()]), 5)
+        finally:
+            await writer.close()
+            await engine.dispose()
+
+
+class TestFailure:
+    async def test_a_failed_commit_fails_every_waiter_and_the_writer_recovers(
+        self, stack: Stack, database: str
+    ):
+        role = f"no_outbox_{uuid.uuid4().hex[:6]}"
+        name = database.rsplit("/", 1)[1]
+        stack.postgres.psql(
+            f"CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA public TO {role}; "
+            f"GRANT SELECT ON outbox TO {role};",
+            name,
+        )
+        engine = create_async_engine(stack.postgres.url(name, role))
+        writer = GroupCommit(make_sessionmaker(engine))
+        try:
+            results = await asyncio.gather(
+                *(writer.record([read_event()]) for _ in range(20)), return_exceptions=True
+            )
+            assert all(isinstance(r, DBAPIError) for r in results), results
+            stack.postgres.psql(
+                f"GRANT INSERT ON outbox TO {role}; GRANT SELECT ON outbox_cursor TO {role}; "
+                f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};",
+                name,
+            )
+            await writer.record([read_event()])
+        finally:
+            await writer.close()
+            await engine.dispose()
+            stack.postgres.psql(
+                f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}; "
+                f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}; "
+                f"REVOKE ALL ON SCHEMA public FROM {role}; DROP ROLE {role};",
+                name,
+            )
+
+
+class Serial:
+    """One asyncpg connection used by many tasks, one query at a time."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+
+    async def run(self, fn, *args):
+        async with self.lock:
+            return await fn(*args)
