@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -16,6 +18,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from common.errors import Problem, forbidden, unauthorized, unavailable
 from common.rights import Profile, Right, Scope, scope_of
+
+log = logging.getLogger("common.tokens")
+# How many cache lifetimes an answer may serve while identity cannot be reached.
+STALE_FACTOR = 6
 
 ALLOWED_ALGORITHMS = ("RS256",)
 MIN_REFETCH_INTERVAL = 2.0
@@ -186,13 +192,20 @@ class HttpSessionChecker:
         hit = self._cache.get(principal.session_id)
         if hit and now - hit[0] < self.ttl:
             return hit[1]
-        try:
-            resp = await self.http.get(
-                self.url, headers={"Authorization": f"Bearer {token}"}, timeout=5
-            )
-        except httpx.HTTPError as exc:
-            raise unavailable("Identity cannot confirm the session") from exc
-        if resp.status_code >= 500:
+        resp: httpx.Response | None = None
+        for _ in range(2):
+            with contextlib.suppress(httpx.HTTPError):
+                resp = await self.http.get(
+                    self.url, headers={"Authorization": f"Bearer {token}"}, timeout=5
+                )
+                if resp.status_code < 500:
+                    break
+        if resp is None or resp.status_code >= 500:
+            # A busy or restarting identity should not refuse a session it confirmed moments
+            # ago; past the grace the answer is a clear 503, never a guess.
+            if hit and now - hit[0] < self.ttl * STALE_FACTOR:
+                log.warning("identity unavailable; using a %.0fs old session answer", now - hit[0])
+                return hit[1]
             raise unavailable("Identity cannot confirm the session")
         alive = resp.status_code == 200
         if len(self._cache) > 50_000:
