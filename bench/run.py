@@ -12,6 +12,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -599,7 +600,13 @@ def main(argv: list[str] | None = None) -> int:
             f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}"
         )
     sizes = Sizes.quick() if args.quick else Sizes.full()
-    asyncio.run(run(sizes, Path(args.out), args.keep, args.quick, only))
+    # `kill` stops the run like Ctrl-C does, so the private stack is stopped on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        asyncio.run(run(sizes, Path(args.out), args.keep, args.quick, only))
+    except KeyboardInterrupt:
+        say("interrupted: the private stack is stopped, no results written")
+        return 130
     return 0
 
 
