@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from common.db import utcnow
+from common.errors import unavailable
 from common.events import SCHEMA, TOPIC_BY_SOURCE, Actor, Client, Resource, format_time
 from common.telemetry import current_trace_id, current_traceparent
 
@@ -178,12 +179,16 @@ class GroupCommit:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    def start(self) -> None:
+        """Start the writer task (from the app's lifespan)."""
+        self._task = asyncio.create_task(self._run())
+
     async def record(self, events: Sequence[dict[str, Any]]) -> None:
         """Return once the events are committed; raise what the commit raised."""
         if not events:
             return
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run())
+            raise unavailable("The trace writer is not running")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((_rows(events, current_traceparent()), done))
         self._wake.set()
@@ -206,20 +211,28 @@ class GroupCommit:
                 await session.commit()
         except Exception as exc:
             outcome = exc
-        for _, done in batch:
-            if done.done():
-                continue  # the request went away; its trace is committed (or not) all the same
-            if outcome is None:
-                done.set_result(None)
-            else:
-                done.set_exception(outcome)
+        except asyncio.CancelledError:
+            outcome = unavailable("The service is stopping")
+            raise
+        finally:
+            for _, done in batch:
+                if done.done():
+                    continue  # the request went away; its trace is committed (or not) anyway
+                if outcome is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(outcome)
 
     async def close(self) -> None:
-        """Stop the writer task (pending requests have been answered by then)."""
+        """Stop the writer task; a request still waiting gets a 503, never a silent hang."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for _, done in self._queue:
+            if not done.done():
+                done.set_exception(unavailable("The service is stopping"))
+        self._queue.clear()
 
 
 async def record_event(session: AsyncSession, **fields: Any) -> dict[str, Any]:

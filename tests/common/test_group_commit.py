@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 
 from common.db import make_sessionmaker
 from common.devstack import Stack
+from common.errors import Problem
 from common.outbox import OUTBOX_DDL, GroupCommit, build_event
 
 pytestmark = pytest.mark.asyncio
@@ -51,33 +52,33 @@ class TestCoalescing:
     async def test_every_trace_is_committed_before_its_caller_returns(self, database: str):
         engine = create_async_engine(database, pool_size=1, max_overflow=0)
         writer = GroupCommit(make_sessionmaker(engine))
-        conn = await asyncpg.connect(database.replace("+asyncpg", ""))
+        writer.start()
+        pool = await asyncpg.create_pool(database.replace("+asyncpg", ""), min_size=1, max_size=4)
         try:
             events = [read_event() for _ in range(200)]
 
             async def one(event: dict) -> bool:
                 await writer.record([event])
                 # Visible from another connection the moment record() returns: committed.
-                found = await conn_lock.run(
-                    conn.fetchval,
+                found = await pool.fetchval(
                     "SELECT count(*) FROM outbox WHERE event_id = $1",
                     uuid.UUID(event["event_id"]),
                 )
                 return found == 1
 
-            conn_lock = Serial()
             assert all(await asyncio.gather(*(one(e) for e in events)))
-            transactions = await conn.fetchval("SELECT count(DISTINCT xmin::text) FROM outbox")
-            assert await conn.fetchval("SELECT count(*) FROM outbox") == 200
+            transactions = await pool.fetchval("SELECT count(DISTINCT xmin::text) FROM outbox")
+            assert await pool.fetchval("SELECT count(*) FROM outbox") == 200
             assert transactions < 200, "concurrent traces shared commits"
         finally:
             await writer.close()
-            await conn.close()
+            await pool.close()
             await engine.dispose()
 
     async def test_idle_writer_adds_no_wait(self, database: str):
         engine = create_async_engine(database)
         writer = GroupCommit(make_sessionmaker(engine))
+        writer.start()
         try:
             for _ in range(5):
                 await asyncio.wait_for(writer.record([read_event()]), 5)
@@ -99,6 +100,7 @@ class TestFailure:
         )
         engine = create_async_engine(stack.postgres.url(name, role))
         writer = GroupCommit(make_sessionmaker(engine))
+        writer.start()
         try:
             results = await asyncio.gather(
                 *(writer.record([read_event()]) for _ in range(20)), return_exceptions=True
@@ -120,13 +122,21 @@ class TestFailure:
                 name,
             )
 
-
-class Serial:
-    """One asyncpg connection used by many tasks, one query at a time."""
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-
-    async def run(self, fn, *args):
-        async with self.lock:
-            return await fn(*args)
+    async def test_a_request_waiting_at_shutdown_gets_a_503(self, database: str):
+        engine = create_async_engine(database)
+        writer = GroupCommit(make_sessionmaker(engine))
+        writer.start()
+        blocker = await asyncpg.connect(database.replace("+asyncpg", ""))
+        try:
+            async with blocker.transaction():
+                await blocker.execute("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE")
+                waiting = asyncio.create_task(writer.record([read_event()]))
+                await asyncio.sleep(0.5)
+                assert not waiting.done(), "the commit waits for the lock"
+                await writer.close()
+                with pytest.raises(Problem) as raised:
+                    await asyncio.wait_for(waiting, 5)
+                assert raised.value.status == 503
+        finally:
+            await blocker.close()
+            await engine.dispose()

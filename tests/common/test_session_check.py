@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
 import pytest
 
@@ -31,13 +29,9 @@ def checker(answers: list[int | Exception], ttl: float = 5.0) -> HttpSessionChec
     return HttpSessionChecker(http, "http://identity", ttl)
 
 
-def later(check: HttpSessionChecker, seconds: float) -> Callable[[], None]:
-    """Age every cached answer by `seconds`."""
-
-    def age() -> None:
-        check._cache = {k: (t - seconds, v) for k, (t, v) in check._cache.items()}
-
-    return age
+def age(check: HttpSessionChecker, seconds: float) -> None:
+    """Make every cached answer `seconds` older."""
+    check._cache = {k: (t - seconds, v) for k, (t, v) in check._cache.items()}
 
 
 class TestRetry:
@@ -59,18 +53,18 @@ class TestIdentityDown:
     async def test_a_recent_answer_bridges_the_outage(self):
         check = checker([200, 503, httpx.ConnectError("down")])
         assert await check(PRINCIPAL, "tok") is True
-        later(check, 6)()
+        age(check, 6)
         assert await check(PRINCIPAL, "tok") is True
 
     async def test_a_recent_closed_answer_stays_closed(self):
         check = checker([401, 503, 503])
         assert await check(PRINCIPAL, "tok") is False
-        later(check, 6)()
+        age(check, 6)
         assert await check(PRINCIPAL, "tok") is False
 
     async def test_past_the_grace_it_is_a_503_again(self):
         check = checker([200, 503, 503])
         assert await check(PRINCIPAL, "tok") is True
-        later(check, 5 * STALE_FACTOR + 1)()
+        age(check, 5 * STALE_FACTOR + 1)
         with pytest.raises(Problem):
             await check(PRINCIPAL, "tok")

@@ -297,53 +297,56 @@ class Windows:
         event = item.event
         assert event.actor is not None
         actor = event.actor.user_id
-        at = event.occurred_at
-        base = (EVENT.c.actor_user_id == actor, EVENT.c.position <= item.position)
         rules = self.rules
         distinct = denials = 0
         mass_alerted = denials_alerted = False
         if is_staff_access(event) and event.outcome == "success":
-            since = at - timedelta(minutes=rules.mass_access_minutes)
+            since = event.occurred_at - timedelta(minutes=rules.mass_access_minutes)
             mass_alerted = self._alerted(actor, "mass_access", since)
             if not mass_alerted and actor not in self.quiet:
-                # Counting stops one past the threshold: the rule only needs to know that the
-                # threshold was crossed, and a mass reader's window grows with every read.
-                workers = (
-                    select(EVENT.c.worker_id)
-                    .where(
-                        *base,
-                        EVENT.c.occurred_at > since,
-                        EVENT.c.occurred_at <= at,
-                        EVENT.c.outcome == "success",
-                        EVENT.c.source.in_(("records", "register")),
-                        EVENT.c.worker_id.is_not(None),
-                    )
-                    .distinct()
-                    .limit(rules.mass_access_workers + 1)
-                    .subquery()
-                )
-                distinct = (
-                    await session.execute(select(func.count()).select_from(workers))
-                ).scalar_one()
+                distinct = await _count_before(
+                    session, item, since, rules.mass_access_workers + 1, EVENT.c.worker_id,
+                    EVENT.c.outcome == "success",
+                    EVENT.c.source.in_(("records", "register")),
+                    EVENT.c.worker_id.is_not(None),
+                )  # fmt: skip
         if event.outcome == "denied":
-            since = at - timedelta(minutes=rules.denial_minutes)
+            since = event.occurred_at - timedelta(minutes=rules.denial_minutes)
             denials_alerted = self._alerted(actor, "repeated_denials", since)
             if not denials_alerted:
-                denied = (
-                    select(EVENT.c.position)
-                    .where(
-                        *base,
-                        EVENT.c.occurred_at > since,
-                        EVENT.c.occurred_at <= at,
-                        EVENT.c.outcome == "denied",
-                    )
-                    .limit(rules.denial_count)
-                    .subquery()
-                )
-                denials = (
-                    await session.execute(select(func.count()).select_from(denied))
-                ).scalar_one()
+                denials = await _count_before(
+                    session, item, since, rules.denial_count, EVENT.c.position,
+                    EVENT.c.outcome == "denied",
+                )  # fmt: skip
         return ActorWindow(distinct, denials, mass_alerted, denials_alerted)
+
+
+async def _count_before(
+    session: AsyncSession,
+    item: StoredEvent,
+    since: datetime,
+    cap: int,
+    column: Any,
+    *where: Any,
+) -> int:
+    """Distinct `column` values of the actor's events in (since, the event], up to `cap`."""
+    # Counting stops at the cap: a rule only needs to know its threshold was crossed, and a
+    # mass reader's window grows with every read.
+    assert item.event.actor is not None
+    values = (
+        select(column)
+        .where(
+            EVENT.c.actor_user_id == item.event.actor.user_id,
+            EVENT.c.position <= item.position,
+            EVENT.c.occurred_at > since,
+            EVENT.c.occurred_at <= item.event.occurred_at,
+            *where,
+        )
+        .distinct()
+        .limit(cap)
+        .subquery()
+    )
+    return int((await session.execute(select(func.count()).select_from(values))).scalar_one())
 
 
 async def _raise_alert(

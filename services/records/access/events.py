@@ -104,6 +104,7 @@ async def group_commit_hook(app: FastAPI) -> AsyncIterator[None]:
     would let a burst of reads take every connection and leave none to commit their traces."""
     engine = make_engine(app.state.settings.database_url, pool_size=1)
     app.state.group_commit = GroupCommit(make_sessionmaker(engine))
+    app.state.group_commit.start()
     try:
         yield
     finally:

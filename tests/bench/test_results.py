@@ -1,0 +1,19 @@
+"""The committed bench/results.json and the figures the README quotes are the same run."""
+
+from __future__ import annotations
+
+import json
+
+from common.devstack import REPO
+
+
+class TestReadmeQuotesTheCommittedRun:
+    def test_every_target_figure_and_the_commit_appear_in_the_readme(self):
+        results = json.loads((REPO / "bench" / "results.json").read_text())
+        readme = (REPO / "README.md").read_text()
+        assert results["quick"] is False, "the committed results come from a full run"
+        assert f"commit {results['machine']['git_commit']}" in readme
+        for name, verdict in results["verdicts"].items():
+            figure = verdict["figure"]
+            quoted = f"{figure:,}" if isinstance(figure, int) else str(figure)
+            assert quoted in readme, f"{name}: {quoted} is not the figure the README quotes"
