@@ -30,7 +30,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.loadgen import closed_loop, open_loop
 from common.db import make_sessionmaker
 from common.devstack import REPO, Ports, Stack, free_port, stop_process, wait_for_port
-from common.outbox import build_event, record_events
+from common.events import Actor, EventDraft, Resource
+from common.outbox import record_events
 
 PASSWORD = "Bench-Passw0rd-42!"
 # name: (scenario, figure, comparison, bound): the only place a target is written.
@@ -168,7 +169,8 @@ def dsn(stack: Stack, db: str) -> str:
 async def raw_limits(stack: Stack, sizes: Sizes) -> dict[str, Any]:
     """The machine's own ceilings: broker produce, PostgreSQL COPY, an empty endpoint."""
     say(f"raw limits: produce {sizes.produce_messages:,} messages with aiokafka")
-    envelope = json.dumps(build_event(source="records", action="read", actor=None)).encode()
+    draft = EventDraft(source="records", action="read", actor=None)
+    envelope = json.dumps(draft.payload()).encode()
     producer = AIOKafkaProducer(
         bootstrap_servers=stack.broker.bootstrap, acks="all", enable_idempotence=False,
         linger_ms=5, max_batch_size=1 << 20,
@@ -305,8 +307,8 @@ async def pipeline(stack: Stack, sizes: Sizes) -> dict[str, Any]:
     # Reads spread over 300 staff members, as in the service; one actor reading thousands of
     # files would be a mass-access alert on every event, which is not the steady state.
     actors = [
-        {"user_id": f"bench-staff-{i}", "username": f"bench{i}",
-         "display_name": f"Bench Staff {i}", "profile": "physician"}
+        Actor(user_id=f"bench-staff-{i}", username=f"bench{i}",
+              display_name=f"Bench Staff {i}", profile="physician")
         for i in range(300)
     ]  # fmt: skip
     workers = [str(uuid.uuid4()) for _ in range(5_000)]
@@ -319,11 +321,11 @@ async def pipeline(stack: Stack, sizes: Sizes) -> dict[str, Any]:
         start = time.perf_counter()
         while not stop.is_set():
             events = [
-                build_event(source="records", action="read", actor=random.choice(actors),
-                            worker_id=random.choice(workers),
-                            resource={"type": "worker", "part": "record"},
-                            details={"care_relationship": True, "worker_employer": "Bench Ltd",
-                                     "grant_id": None})
+                EventDraft(source="records", action="read", actor=random.choice(actors),
+                           worker_id=random.choice(workers),
+                           resource=Resource(type="worker", part="record"),
+                           details={"care_relationship": True, "worker_employer": "Bench Ltd",
+                                    "grant_id": None})
                 for _ in range(batch)
             ]  # fmt: skip
             async with maker() as session:

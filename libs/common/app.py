@@ -20,6 +20,7 @@ from common.errors import PROBLEM_JSON, Problem, install_error_handlers, problem
 from common.settings import ServiceSettings
 from common.telemetry import TracingMiddleware, setup_tracing
 from common.tokens import HttpSessionChecker, TokenVerifier
+from common.trail import trace_denials
 
 log = logging.getLogger("ohs.app")
 Hook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -132,6 +133,7 @@ def create_app(
         },
     )
     install_error_handlers(app)
+    trace_denials(app)
     for router in routers:
         app.include_router(router)
     app.include_router(health_router())

@@ -11,28 +11,39 @@ import logging
 import random
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from fastapi import FastAPI
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, false, insert, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from common.db import utcnow
+from common.app import Hook
+from common.db import make_engine, make_sessionmaker, utcnow
 from common.errors import unavailable
-from common.events import SCHEMA, TOPIC_BY_SOURCE, Actor, Client, Resource, format_time
-from common.telemetry import current_trace_id, current_traceparent
+from common.events import (
+    HEARTBEAT_TOPIC,
+    RESEND_TOPIC,
+    TOPIC_BY_SOURCE,
+    Actor,
+    Client,
+    EventDraft,
+    Resource,
+    Source,
+    format_time,
+)
+from common.telemetry import current_traceparent
+from common.trail import DenialDetails, Trail
 
 log = logging.getLogger("ohs.outbox")
 NOTIFY_CHANNEL = "outbox"
-HEARTBEAT_TOPIC = "outbox-heartbeat"
-RESEND_TOPIC = "outbox-resend"
 MAX_RESEND = 100_000
 
 
@@ -108,59 +119,24 @@ def drop_outbox_tables() -> None:
     op.execute("DROP FUNCTION IF EXISTS outbox_notify()")
 
 
-def build_event(
-    *,
-    source: str,
-    action: str,
-    outcome: str = "success",
-    actor: Actor | dict[str, Any] | None,
-    worker_id: str | None = None,
-    resource: Resource | dict[str, Any] | None = None,
-    purpose: str | None = None,
-    client: Client | dict[str, Any] | None = None,
-    details: dict[str, Any] | None = None,
-    occurred_at: datetime | None = None,
-) -> dict[str, Any]:
-    """An access-event/1 envelope without source_seq (the relay assigns it)."""
-
-    def plain(value: Any) -> Any:
-        return value.model_dump() if hasattr(value, "model_dump") else value
-
-    return {
-        "event_id": str(uuid.uuid4()),
-        "schema": SCHEMA,
-        "occurred_at": format_time(occurred_at or utcnow()),
-        "source": source,
-        "actor": plain(actor),
-        "action": action,
-        "outcome": outcome,
-        "worker_id": worker_id,
-        "resource": plain(resource),
-        "purpose": purpose,
-        "client": plain(client) or {"ip": None, "user_agent": None},
-        "trace_id": current_trace_id(),
-        "details": details,
-    }
-
-
-def _rows(events: Sequence[dict[str, Any]], traceparent: str | None) -> list[dict[str, Any]]:
+def _rows(drafts: Sequence[EventDraft], traceparent: str | None) -> list[dict[str, Any]]:
     return [
         {
-            "event_id": uuid.UUID(e["event_id"]),
-            "topic": TOPIC_BY_SOURCE[e["source"]],
-            "key": e.get("worker_id"),
-            "payload": e,
+            "event_id": d.event_id,
+            "topic": d.topic,
+            "key": d.worker_id,
+            "payload": d.payload(),
             "traceparent": traceparent,
             "created_at": utcnow(),
         }
-        for e in events
+        for d in drafts
     ]
 
 
-async def record_events(session: AsyncSession, events: Sequence[dict[str, Any]]) -> None:
+async def record_events(session: AsyncSession, drafts: Sequence[EventDraft]) -> None:
     """Write envelopes to the outbox inside the caller's transaction (no commit here)."""
-    if events:
-        await session.execute(insert(Outbox), _rows(events, current_traceparent()))
+    if drafts:
+        await session.execute(insert(Outbox), _rows(drafts, current_traceparent()))
 
 
 class GroupCommit:
@@ -183,7 +159,7 @@ class GroupCommit:
         """Start the writer task (from the app's lifespan)."""
         self._task = asyncio.create_task(self._run())
 
-    async def record(self, events: Sequence[dict[str, Any]]) -> None:
+    async def record(self, events: Sequence[EventDraft]) -> None:
         """Return once the events are committed; raise what the commit raised."""
         if not events:
             return
@@ -235,11 +211,41 @@ class GroupCommit:
         self._queue.clear()
 
 
-async def record_event(session: AsyncSession, **fields: Any) -> dict[str, Any]:
-    """Build one envelope (see build_event) and write it in the caller's transaction."""
-    event = build_event(**fields)
-    await record_events(session, [event])
-    return event
+class OutboxSink:
+    """A publishing service's sink: its outbox, in the request's transaction or group-committed."""
+
+    def __init__(self, group_commit: GroupCommit) -> None:
+        self.group_commit = group_commit
+
+    async def write(self, session: AsyncSession, drafts: Sequence[EventDraft]) -> None:
+        """In the caller's transaction."""
+        await record_events(session, drafts)
+
+    async def write_now(self, drafts: Sequence[EventDraft]) -> None:
+        """Committed with other requests' traces before this returns."""
+        await self.group_commit.record(drafts)
+
+
+def outbox_trail(source: Source, denial_details: DenialDetails | None = None) -> Hook:
+    """Lifespan hook: app.state.trail writing to this service's outbox.
+
+    The group-commit writer has a connection of its own: requests hold their pooled connection
+    while they wait for their trace, and a burst of reads must not leave none to commit them."""
+
+    @contextlib.asynccontextmanager
+    async def hook(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(app.state.settings.database_url, pool_size=1)
+        group_commit = GroupCommit(make_sessionmaker(engine))
+        group_commit.start()
+        app.state.group_commit = group_commit
+        app.state.trail = Trail(source, OutboxSink(group_commit), denial_details)
+        try:
+            yield
+        finally:
+            await group_commit.close()
+            await engine.dispose()
+
+    return hook
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -582,3 +588,38 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def build_event(
+    *,
+    source: Source,
+    action: str,
+    outcome: str = "success",
+    actor: Actor | dict[str, Any] | None,
+    worker_id: str | None = None,
+    resource: Resource | dict[str, Any] | None = None,
+    purpose: str | None = None,
+    client: Client | dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> EventDraft:
+    """Transitional: a draft from loose fields, until every caller uses common.trail."""
+    return EventDraft.model_validate(
+        {
+            "source": source,
+            "action": action,
+            "outcome": outcome,
+            "actor": actor,
+            "worker_id": worker_id,
+            "resource": resource,
+            "purpose": purpose,
+            "client": client or {},
+            "details": details,
+        }
+    )
+
+
+async def record_event(session: AsyncSession, **fields: Any) -> EventDraft:
+    """Transitional: build one draft and write it in the caller's transaction."""
+    draft = build_event(**fields)
+    await record_events(session, [draft])
+    return draft

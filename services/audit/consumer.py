@@ -36,8 +36,7 @@ from audit.projections.models import Gap, SourceStat
 from audit.settings import Settings
 from audit.store.service import Signer, checkpoint
 from common.db import make_engine, make_sessionmaker, utcnow
-from common.events import ALL_TOPICS, TOPIC_BY_SOURCE, format_time
-from common.outbox import HEARTBEAT_TOPIC
+from common.events import ALL_TOPICS, HEARTBEAT_TOPIC, TOPIC_BY_SOURCE, format_time
 
 log = logging.getLogger("ohs.audit.consumer")
 

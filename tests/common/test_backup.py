@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from common.backup import backup, restore, verify
 from common.db import make_sessionmaker
 from common.devstack import SERVICES, Postgres, Stack, StackError, free_port
-from common.outbox import build_event, record_events
+from common.events import EventDraft
+from common.outbox import record_events
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,9 +37,7 @@ class TestRoundTrip:
         engine = create_async_engine(stack.postgres.url("records"))
         async with make_sessionmaker(engine)() as session:
             events = [
-                build_event(
-                    source="records", action="read", actor=None, worker_id=str(uuid.uuid4())
-                )
+                EventDraft(source="records", action="read", actor=None, worker_id=str(uuid.uuid4()))
                 for _ in range(300)
             ]
             await record_events(session, events)

@@ -15,19 +15,20 @@ from sqlmodel import SQLModel
 from common.db import make_sessionmaker
 from common.devstack import Stack
 from common.errors import Problem
-from common.outbox import OUTBOX_DDL, GroupCommit, build_event
+from common.events import EventDraft, Resource
+from common.outbox import OUTBOX_DDL, GroupCommit
 
 pytestmark = pytest.mark.asyncio
 
 
-def read_event() -> dict:
+def read_event() -> EventDraft:
     """One read trace of a random worker."""
-    return build_event(
+    return EventDraft(
         source="records",
         action="read",
         actor=None,
         worker_id=str(uuid.uuid4()),
-        resource={"type": "worker", "part": "record"},
+        resource=Resource(type="worker", part="record"),
     )
 
 
@@ -57,12 +58,12 @@ class TestCoalescing:
         try:
             events = [read_event() for _ in range(200)]
 
-            async def one(event: dict) -> bool:
+            async def one(event: EventDraft) -> bool:
                 await writer.record([event])
                 # Visible from another connection the moment record() returns: committed.
                 found = await pool.fetchval(
                     "SELECT count(*) FROM outbox WHERE event_id = $1",
-                    uuid.UUID(event["event_id"]),
+                    event.event_id,
                 )
                 return found == 1
 

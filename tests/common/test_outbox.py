@@ -17,7 +17,8 @@ from sqlmodel import SQLModel
 
 from common.db import make_sessionmaker
 from common.devstack import Broker, Stack, free_port
-from common.outbox import OUTBOX_DDL, OutboxRelay, build_event, record_events
+from common.events import EventDraft, Resource
+from common.outbox import OUTBOX_DDL, OutboxRelay, record_events
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.asyncio
@@ -71,12 +72,12 @@ class Bench:
     async def write(self, n: int, delay: float = 0.0) -> list[str]:
         """One transaction writing n events, optionally committing late."""
         events = [
-            build_event(
+            EventDraft(
                 source="records",
                 action="read",
                 actor=None,
                 worker_id=str(uuid.uuid4()),
-                resource={"type": "worker", "part": "record"},
+                resource=Resource(type="worker", part="record"),
             )
             for _ in range(n)
         ]
@@ -84,7 +85,7 @@ class Bench:
             await record_events(session, events)
             await asyncio.sleep(delay)
             await session.commit()
-        return [e["event_id"] for e in events]
+        return [str(e.event_id) for e in events]
 
     async def unpublished(self) -> int:
         conn = await asyncpg.connect(self.url.replace("+asyncpg", ""))

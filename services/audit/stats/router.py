@@ -16,8 +16,7 @@ from audit.ingest.models import ConsumerPosition, PendingEvent, Quarantine
 from audit.projections.models import Gap, SourceStat
 from audit.store.models import Event
 from common.db import SessionDep
-from common.events import ALL_TOPICS
-from common.outbox import HEARTBEAT_TOPIC
+from common.events import ALL_TOPICS, HEARTBEAT_TOPIC
 
 CONSUMED_TOPICS = (*ALL_TOPICS, HEARTBEAT_TOPIC)
 
