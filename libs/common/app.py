@@ -23,6 +23,7 @@ from common.tokens import HttpSessionChecker, TokenVerifier
 from common.trail import trace_denials
 
 log = logging.getLogger("ohs.app")
+TRACING_OFF = "read tracing is OFF (OHS_AUDIT_ACCESS=false): reads of health files leave no trace"
 Hook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
@@ -170,7 +171,7 @@ def health_router() -> APIRouter:
         return {"status": "ok"}
 
     @router.get("/readyz", summary="Database and broker reachable", response_model=None)
-    async def readyz(request: Request) -> dict[str, str] | JSONResponse:
+    async def readyz(request: Request) -> dict[str, Any] | JSONResponse:
         reasons = [
             r
             for r in await asyncio.gather(database_ready(request.app), broker_ready(request.app))
@@ -178,6 +179,8 @@ def health_router() -> APIRouter:
         ]
         if reasons:
             raise Problem(503, "; ".join(reasons), title="Service Unavailable")
+        if not request.app.state.settings.audit_access:
+            return {"status": "ready", "warnings": [TRACING_OFF]}
         return {"status": "ready"}
 
     return router

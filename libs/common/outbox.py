@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from common.app import Hook
+from common.app import TRACING_OFF, Hook
 from common.db import make_engine, make_sessionmaker, utcnow
 from common.errors import unavailable
 from common.events import (
@@ -239,6 +239,20 @@ def outbox_trail(source: Source, denial_details: DenialDetails | None = None) ->
         group_commit.start()
         app.state.group_commit = group_commit
         app.state.trail = Trail(source, OutboxSink(group_commit), denial_details)
+        if not app.state.settings.audit_access:
+            # Tracing of reads switched off (never in production): say so on the trail itself.
+            log.warning("%s: %s", source, TRACING_OFF)
+            await group_commit.record(
+                [
+                    EventDraft(
+                        source=source,
+                        actor=None,
+                        action="tracing_disabled",
+                        resource=Resource(type="service", id=source, part="reads"),
+                        details={"setting": "OHS_AUDIT_ACCESS=false", "message": TRACING_OFF},
+                    )
+                ]
+            )
         try:
             yield
         finally:

@@ -38,10 +38,15 @@ class ServiceSettings(BaseSettings):
     session_check_seconds: float = Field(default=5.0, validation_alias="OHS_SESSION_CHECK_SECONDS")
     max_body_bytes: int = 1_000_000
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    # Off only for a benchmark's unaudited baseline: refused in production, loud elsewhere.
     audit_access: bool = Field(default=True, validation_alias="OHS_AUDIT_ACCESS")
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> ServiceSettings:
+        if not self.audit_access and self.environment == "production":
+            raise ValueError(
+                "OHS_AUDIT_ACCESS=false is refused in production: every read must be traced"
+            )
         if self.environment != "development":
             for name, value in self.secret_fields().items():
                 if value is None or value.get_secret_value() in ("", DEV_SECRET):

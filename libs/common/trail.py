@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import SessionDep
-from common.errors import problem_response
+from common.errors import Problem, problem_response
 from common.events import Actor, Client, EventDraft, Outcome, Resource, Source
 from common.tokens import Denied, Principal
 
@@ -49,8 +50,13 @@ class RequestEvents:
     trail: Trail
     session: AsyncSession | None
     client: Client
-    actor: Actor | None
+    caller: Actor | Callable[[], Actor | None] | None
     drafts: list[EventDraft] = field(default_factory=list)
+
+    @property
+    def actor(self) -> Actor | None:
+        """The verified caller, known once the route's token dependency has run."""
+        return self.caller() if callable(self.caller) else self.caller
 
     def draft(
         self,
@@ -89,12 +95,16 @@ class RequestEvents:
 
 def request_events(request: Request, session: AsyncSession | None) -> RequestEvents:
     """The events of a request, its caller as actor when a token was verified."""
-    principal: Principal | None = getattr(request.state, "principal", None)
+
+    def caller() -> Actor | None:
+        principal: Principal | None = getattr(request.state, "principal", None)
+        return Actor.of(principal) if principal else None
+
     return RequestEvents(
         trail=request.app.state.trail,
         session=session,
         client=Client.of(request),
-        actor=Actor.of(principal) if principal else None,
+        caller=caller,
     )
 
 
@@ -160,3 +170,29 @@ def _resource_type(request: Request) -> str:
 def _first_path_id(request: Request) -> str | None:
     values = [str(v) for v in request.path_params.values()]
     return values[0] if values else None
+
+
+async def _traced_events(events: EventContext) -> AsyncIterator[RequestEvents]:
+    yield events
+    if not events.drafts:
+        # A programming error, never a client's: the data stays in the service.
+        raise Problem(
+            500, "The response was withheld: it carries traced data and left no access event"
+        )
+
+
+_traced_events.__ohs_traces__ = True  # type: ignore[attr-defined]
+
+# For a route that returns health or trail data: the response is refused unless it emitted.
+TracedEvents = Annotated[RequestEvents, Depends(_traced_events, scope="function")]
+
+
+def is_traced(route: APIRoute) -> bool:
+    """True when the route depends on something that writes (or insists on) its access event."""
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if getattr(dependant.call, "__ohs_traces__", False):
+            return True
+        pending.extend(dependant.dependencies)
+    return False

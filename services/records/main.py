@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from common.app import create_app
-from common.tokens import Denied
-from records.access.events import group_commit_hook, on_denied
+from common.outbox import outbox_trail
+from records.access.events import denial_details
 from records.exams.router import router as exams_router
 from records.movements.router import router as movements_router
 from records.movements.signing import signing_key_hook
@@ -24,10 +24,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         title="Records",
         description=DESCRIPTION,
         routers=[workers_router, exams_router, notes_router, movements_router],
-        hooks=[signing_key_hook, group_commit_hook],
+        hooks=[signing_key_hook, outbox_trail("records", denial_details)],
     )
-    # Refusals are traced in their own transaction, the request's having been rolled back.
-    app.add_exception_handler(Denied, on_denied)
     return app
 
 

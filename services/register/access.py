@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends
 
 from common.rights import Right, Scope
-from common.tokens import Authorization, Denied, Principal, RequireRight
+from common.tokens import Authorization, Denied, RequireRight
 
 RegisterAccess = RequireRight(Right.GDPR_REGISTER)
 
@@ -30,13 +30,3 @@ async def _writer(auth: RegisterAccess) -> Authorization:
 
 RegisterReader = Annotated[Authorization, Depends(_reader)]
 RegisterWriter = Annotated[Authorization, Depends(_writer)]
-
-
-def actor_of(principal: Principal) -> dict[str, Any]:
-    """The event actor for a caller."""
-    return {
-        "user_id": principal.user_id,
-        "username": principal.username,
-        "display_name": principal.display_name,
-        "profile": principal.profile.value,
-    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from common.app import create_app
+from common.outbox import outbox_trail
 from register.activities.router import router as activities
 from register.dpia.router import router as dpia
 from register.exports.router import router as exports
@@ -22,6 +23,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         title="Register",
         description=DESCRIPTION,
         routers=[activities, dpia, subject_requests, incidents, exports],
+        hooks=[outbox_trail("register")],
     )
 
 

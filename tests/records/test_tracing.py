@@ -178,6 +178,12 @@ class TestAuditSwitch:
             database_url=stack.postgres.url("records"),
             env={"OHS_AUDIT_ACCESS": "false"},
         ):
+            [announced] = await events_since(records_db, before)
+            assert announced["action"] == "tracing_disabled"
+            assert announced["resource"] == {"type": "service", "id": "records", "part": "reads"}
+            ready = await client.get("/readyz")
+            assert "read tracing is OFF" in ready.json()["warnings"][0]
+            before = await last_outbox_id(records_db)
             resp = await client.get(f"/workers/{file.worker_id}/record", headers=doc.headers)
             assert resp.status_code == 200
             assert await events_since(records_db, before) == []
@@ -189,3 +195,9 @@ class TestAuditSwitch:
             assert created.status_code == 201
             [event] = await events_since(records_db, before)
             assert event["action"] == "create" and event["resource"]["part"] == "lab"
+
+    def test_the_switch_is_refused_in_production(self, monkeypatch: pytest.MonkeyPatch):
+        monkeypatch.setenv("OHS_ENVIRONMENT", "production")
+        monkeypatch.setenv("OHS_AUDIT_ACCESS", "false")
+        with pytest.raises(ValueError, match="refused in production"):
+            Settings()

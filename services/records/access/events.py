@@ -1,26 +1,40 @@
-"""access-event/1 for every access to a file, written in the request's transaction."""
+"""Traced by construction: a route reaches a file only through FileAccess, which writes its event.
+
+`FileAccess("read", part="exam", by=Exam)` authorises before it loads (a refusal says nothing
+about existence), loads what the route needs, and hands the route a `TracedFile`. When the route
+returns, the dependency writes the access event: a write's in the request's transaction (the
+session dependency commits it before the response), a read's committed with other reads' traces
+before the response leaves. A route that raises writes no success event; a refusal is traced by
+`common.trail.trace_denials` with the file's care relationship (`denial_details`).
+"""
 
 from __future__ import annotations
 
-import logging
+import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from fastapi import Depends, Query, Request
+from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 
-from common.db import make_engine, make_sessionmaker
-from common.errors import problem_response
-from common.outbox import GroupCommit, build_event, record_events
-from common.tokens import Denied, Principal
-from records.access.service import Access, AccessDenied
+from common.db import SessionDep
+from common.errors import not_found
+from common.events import EventDraft, Resource
+from common.rights import Right, Scope
+from common.tokens import CurrentUser, Denied, Principal
+from common.trail import EventContext, RequestEvents
+from records.access.service import (
+    ACTION_RIGHT,
+    Access,
+    AccessDenied,
+    authorize,
+    authorize_notes,
+)
 
-SOURCE = "records"
-log = logging.getLogger("records.access")
+READ_ACTIONS = frozenset({"read", "search"})
 
 
 @dataclass(frozen=True)
@@ -32,87 +46,76 @@ class FileContext:
     care_relationship: bool
 
 
-def actor_of(principal: Principal) -> dict[str, str]:
-    """The actor block of an event."""
-    return {
-        "user_id": principal.user_id,
-        "username": principal.username,
-        "display_name": principal.display_name,
-        "profile": principal.profile.value,
-    }
+@dataclass
+class TracedFile:
+    """A file the caller was allowed to touch; the event it leaves is written on return."""
+
+    access: Access
+    action: str
+    part: str
+    resource_type: str
+    resource_id: str | None
+    context: FileContext | None = None
+    worker: Any = None
+    item: Any = None
+    long_retention: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+    found: list[FileContext] | None = None
+
+    @property
+    def worker_id(self) -> str | None:
+        """The file concerned, once known."""
+        return self.context.worker_id if self.context else None
+
+    def opened(self, context: FileContext, *, resource_id: str | None = None) -> None:
+        """The file the route created or loaded itself (its event names it)."""
+        self.context = context
+        if resource_id is not None:
+            self.resource_id = resource_id
+
+    def touched(self, resource_id: str | None = None, **details: Any) -> None:
+        """Name the item the route created, and details the event carries."""
+        if resource_id is not None:
+            self.resource_id = resource_id
+        self.details.update(details)
+
+    def listed(self, contexts: Sequence[FileContext]) -> None:
+        """A search: one event per file found (one without a file when none is)."""
+        self.found = list(contexts)
+
+    def drafts(self, events: RequestEvents) -> list[EventDraft]:
+        """The events this access leaves."""
+        contexts: Sequence[FileContext | None] = [self.context]
+        if self.found is not None:
+            contexts = self.found or [None]
+        return [self._draft(events, c) for c in contexts]
+
+    def _draft(self, events: RequestEvents, context: FileContext | None) -> EventDraft:
+        grant = self.access.grant
+        worker_id = context.worker_id if context else None
+        per_file = self.found is not None
+        return events.draft(
+            self.action,
+            worker_id=worker_id,
+            resource=Resource(
+                type=self.resource_type,
+                id=worker_id if per_file else (self.resource_id or worker_id),
+                part=self.part,
+            ),
+            purpose=grant.reason if grant else None,
+            details={
+                "care_relationship": bool(context and context.care_relationship),
+                "worker_employer": context.employer if context else None,
+                "grant_id": grant.id if grant else None,
+                "own_file": self.access.own_file,
+                **self.details,
+            },
+        )
 
 
-def client_of(request: Request) -> dict[str, str | None]:
-    """The client block of an event."""
-    return {
-        "ip": request.client.host if request.client else None,
-        "user_agent": request.headers.get("user-agent"),
-    }
-
-
-def access_event(
-    request: Request,
-    access: Access,
-    *,
-    action: str,
-    file: FileContext | None,
-    part: str,
-    resource_type: str = "worker",
-    resource_id: str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """One successful access, with the care relationship and grant the audit alerts use."""
-    grant = access.grant
-    details: dict[str, Any] = {
-        "care_relationship": bool(file and file.care_relationship),
-        "worker_employer": file.employer if file else None,
-        "grant_id": grant.id if grant else None,
-        "own_file": access.own_file,
-    }
-    if extra:
-        details.update(extra)
-    worker_id = file.worker_id if file else None
-    return build_event(
-        source=SOURCE,
-        action=action,
-        outcome="success",
-        actor=actor_of(access.principal),
-        worker_id=worker_id,
-        resource={"type": resource_type, "id": resource_id or worker_id, "part": part},
-        purpose=grant.reason if grant else None,
-        client=client_of(request),
-        details=details,
-    )
-
-
-async def trace(
-    session: AsyncSession, request: Request, events: Sequence[dict[str, Any]], *, read: bool
-) -> None:
-    """Writes: events in the request's transaction. Reads: committed with other reads' traces
-    before this returns (tracing of reads can be switched off for benchmark baselines only)."""
-    if not read:
-        await record_events(session, events)
-    elif request.app.state.settings.audit_access:
-        await request.app.state.group_commit.record(events)
-
-
-@asynccontextmanager
-async def group_commit_hook(app: FastAPI) -> AsyncIterator[None]:
-    """One group-commit writer per app, on a connection of its own.
-
-    Requests hold their pooled connection while they wait for their trace: sharing that pool
-    would let a burst of reads take every connection and leave none to commit their traces."""
-    engine = make_engine(app.state.settings.database_url, pool_size=1)
-    app.state.group_commit = GroupCommit(make_sessionmaker(engine))
-    app.state.group_commit.start()
-    try:
-        yield
-    finally:
-        await app.state.group_commit.close()
-        await engine.dispose()
-
-
-async def _file_context(session: AsyncSession, worker_id: str, user_id: str) -> FileContext | None:
+async def _care_and_employer(
+    session: AsyncSession, worker_id: str, user_id: str
+) -> FileContext | None:
     row = (
         await session.execute(
             text(
@@ -128,40 +131,222 @@ async def _file_context(session: AsyncSession, worker_id: str, user_id: str) -> 
     return FileContext(worker_id, row.employer, bool(row.care))
 
 
-async def on_denied(request: Request, exc: Exception) -> JSONResponse:
-    """Trace a refused attempt in its own transaction (the request's was rolled back), then 403."""
-    assert isinstance(exc, Denied)
-    principal = exc.principal
-    if isinstance(exc, AccessDenied):
-        action, worker_id, resource = exc.action, exc.worker_id, exc.resource
+async def denial_details(request: Request, exc: Denied, worker_id: str | None) -> dict[str, Any]:
+    """A refused attempt carries the care relationship and employer the denial rules use."""
+    grant = exc.principal.grant_for(worker_id) if worker_id else None
+    file = None
+    if worker_id:
+        try:
+            uuid.UUID(worker_id)
+        except ValueError:
+            pass
+        else:
+            async with request.app.state.sessionmaker() as session:
+                file = await _care_and_employer(session, worker_id, exc.principal.user_id)
+    return {
+        "care_relationship": bool(file and file.care_relationship),
+        "worker_employer": file.employer if file else None,
+        "grant_id": grant.id if grant else None,
+    }
+
+
+async def _load_worker(
+    session: AsyncSession, principal: Principal, worker_id: uuid.UUID, *, lock: bool
+) -> tuple[Any, FileContext, bool]:
+    # Imported here: the workers domain imports FileContext from this module.
+    from records.workers.models import CareMember, Worker
+    from records.workers.service import long_retention_column
+
+    care = (
+        exists()
+        .where(CareMember.worker_id == Worker.id, CareMember.user_id == principal.user_id)
+        .label("care")
+    )
+    query = select(Worker, care, long_retention_column(Worker.id).label("long")).where(
+        Worker.id == worker_id
+    )
+    if lock:
+        query = query.with_for_update(of=Worker)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise not_found("Worker")
+    worker, is_care, long = row
+    return worker, FileContext(str(worker.id), worker.employer, bool(is_care)), bool(long)
+
+
+def _reaches_every_file(principal: Principal, right: Right) -> bool:
+    scope = principal.scope(right)
+    return scope is Scope.ALL or (scope is Scope.GRANT and principal.grant_for(None) is not None)
+
+
+async def _emit_on_return(file: TracedFile, events: RequestEvents, request: Request) -> None:
+    if file.action in READ_ACTIONS:
+        if request.app.state.settings.audit_access:
+            await events.emit(*file.drafts(events), now=True)
     else:
-        worker_id = request.path_params.get("worker_id")
-        worker_id = str(worker_id) if worker_id else None
-        action = {"GET": "read", "POST": "create"}.get(request.method, "update")
-        resource = {"type": "worker", "id": worker_id, "part": exc.right}
-    grant = principal.grant_for(worker_id) if worker_id else None
-    try:
-        async with request.app.state.sessionmaker() as session:
-            file = await _file_context(session, worker_id, principal.user_id) if worker_id else None
-            event = build_event(
-                source=SOURCE,
-                action=action,
-                outcome="denied",
-                actor=actor_of(principal),
-                worker_id=worker_id,
-                resource=resource,
-                purpose=grant.reason if grant else None,
-                client=client_of(request),
-                details={
-                    "care_relationship": bool(file and file.care_relationship),
-                    "worker_employer": file.employer if file else None,
-                    "grant_id": grant.id if grant else None,
-                    "reason": exc.detail,
-                },
+        await events.emit(*file.drafts(events))
+
+
+def FileAccess(
+    action: str,
+    *,
+    part: str,
+    by: Literal["worker", "files", "own"] | type[SQLModel] = "worker",
+    resource_type: str | None = None,
+    medical: bool = True,
+    lock: bool = False,
+    load: bool = True,
+    notes: bool = False,
+    param: str | None = None,
+) -> Any:
+    """The route's only way to a file: authorise, load, and write the access event on return.
+
+    Use as `file: Annotated[TracedFile, FileAccess(...)]`.
+
+    `by="worker"`: the file is the path's `worker_id`; `by=Model`: the path's `<model>_id` names
+    an item of a file (exam, fitness decision); `by="files"`: no file yet (creation, import,
+    search: the route names what it touched with `opened` or `listed`); `by="own"`: the caller's
+    own file (or a ward's). `load=False`: the route loads the file itself."""
+    kind = resource_type or (by if isinstance(by, str) else by.__tablename__)  # type: ignore[attr-defined]
+    if kind in ("files", "own"):
+        kind = "worker"
+
+    async def by_worker(
+        worker_id: uuid.UUID,
+        principal: CurrentUser,
+        session: SessionDep,
+        events: EventContext,
+        request: Request,
+    ) -> AsyncIterator[TracedFile]:
+        if notes:
+            access = authorize_notes(principal, action, worker_id=str(worker_id))
+        else:
+            access = authorize(
+                principal,
+                action,
+                worker_id=str(worker_id),
+                part=part,
+                resource_type=kind,
+                medical=medical,
             )
-            await record_events(session, [event])
-            await session.commit()
-    except Exception:
-        # The refusal stands even when it cannot be traced: nothing was served.
-        log.exception("could not trace a denied attempt on %s", request.url.path)
-    return problem_response(exc)
+        file = TracedFile(access, action, part, kind, str(worker_id))
+        if load:
+            file.worker, file.context, file.long_retention = await _load_worker(
+                session, principal, worker_id, lock=lock
+            )
+        else:
+            file.context = FileContext(str(worker_id), None, False)
+        yield file
+        await _emit_on_return(file, events, request)
+
+    async def by_item(
+        item_id: uuid.UUID,
+        principal: CurrentUser,
+        session: SessionDep,
+        events: EventContext,
+        request: Request,
+    ) -> AsyncIterator[TracedFile]:
+        assert not isinstance(by, str)
+        right = ACTION_RIGHT[action]
+        query = select(by).where(by.id == item_id)  # type: ignore[attr-defined]
+        if lock:
+            query = query.with_for_update()
+        item = (await session.execute(query)).scalar_one_or_none()
+        scope = principal.scope(right)
+        # Rights before existence: a caller who could not reach the item wherever it is gets
+        # the same 403 whether the id exists or not (the trace names the file when there is one).
+        hopeless = scope is Scope.NONE or (scope is Scope.ADMINISTRATIVE and medical)
+        if item is None and not hopeless and _reaches_every_file(principal, right):
+            raise not_found(by.__name__)
+        if item is None or hopeless:
+            raise AccessDenied(
+                principal,
+                right,
+                action=action,
+                worker_id=str(item.worker_id) if item is not None else None,
+                resource=Resource(type=kind, id=str(item_id), part=part),
+                detail=f"Profile {principal.profile.value} may not {action} this {kind}",
+            )
+        access = authorize(
+            principal,
+            action,
+            worker_id=str(item.worker_id),
+            part=part,
+            resource_type=kind,
+            resource_id=str(item_id),
+            medical=medical,
+        )
+        file = TracedFile(access, action, part, kind, str(item_id), item=item)
+        file.worker, file.context, file.long_retention = await _load_worker(
+            session, principal, item.worker_id, lock=False
+        )
+        yield file
+        await _emit_on_return(file, events, request)
+
+    async def for_files(
+        principal: CurrentUser, events: EventContext, request: Request
+    ) -> AsyncIterator[TracedFile]:
+        access = authorize(
+            principal, action, worker_id=None, part=part, resource_type=kind, medical=medical
+        )
+        file = TracedFile(access, action, part, kind, None)
+        yield file
+        await _emit_on_return(file, events, request)
+
+    async def for_own(
+        principal: CurrentUser,
+        events: EventContext,
+        request: Request,
+        worker_id: Annotated[
+            uuid.UUID | None, Query(description="a ward's file, for a guardian")
+        ] = None,
+    ) -> AsyncIterator[TracedFile]:
+        own = principal.own_worker_ids()
+        if not own:
+            raise AccessDenied(
+                principal,
+                ACTION_RIGHT[action],
+                action=action,
+                worker_id=None,
+                resource=Resource(type=kind, part=part),
+                detail="No worker file is attached to this account",
+            )
+        try:
+            chosen = worker_id or uuid.UUID(own[0])
+        except ValueError:
+            raise not_found("Worker") from None
+        access = authorize(principal, action, worker_id=str(chosen), part=part, resource_type=kind)
+        file = TracedFile(access, action, part, kind, str(chosen))
+        file.context = FileContext(str(chosen), None, False)
+        yield file
+        await _emit_on_return(file, events, request)
+
+    dependency: Any
+    if by == "worker":
+        dependency = by_worker
+    elif by == "files":
+        dependency = for_files
+    elif by == "own":
+        dependency = for_own
+    else:
+        dependency = _renamed(by_item, param or f"{kind}_id")
+    dependency.__ohs_traces__ = True
+    return Depends(dependency, scope="function")
+
+
+def _renamed(function: Any, name: str) -> Any:
+    """The item dependency with its path parameter named as the route names it."""
+    import inspect
+
+    signature = inspect.signature(function)
+    params = [
+        p.replace(name=name) if p.name == "item_id" else p for p in signature.parameters.values()
+    ]
+
+    async def renamed(**kwargs: Any) -> AsyncIterator[TracedFile]:
+        kwargs["item_id"] = kwargs.pop(name)
+        async for value in function(**kwargs):
+            yield value
+
+    renamed.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return renamed

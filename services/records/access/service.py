@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from common.events import Resource
 from common.rights import Profile, Right, Scope
 from common.tokens import Denied, GrantClaim, Principal
 
@@ -31,7 +31,7 @@ class AccessDenied(Denied):
         *,
         action: str,
         worker_id: str | None,
-        resource: dict[str, Any],
+        resource: Resource,
         detail: str,
     ) -> None:
         super().__init__(principal, right, detail)
@@ -90,7 +90,7 @@ def authorize(
             wanted,
             action=action,
             worker_id=worker_id,
-            resource={"type": resource_type, "id": resource_id or worker_id, "part": part},
+            resource=Resource(type=resource_type, id=resource_id or worker_id, part=part),
             detail=detail,
         )
 
@@ -129,7 +129,7 @@ def authorize_notes(principal: Principal, action: str, *, worker_id: str) -> Acc
             Right.PERSONAL_NOTES,
             action=action,
             worker_id=worker_id,
-            resource={"type": "note", "id": worker_id, "part": "notes"},
+            resource=Resource(type="note", id=worker_id, part="notes"),
             detail="Personal notes are for physicians and the medical director only",
         )
     return Access(principal=principal, right=Right.PERSONAL_NOTES, scope=scope)

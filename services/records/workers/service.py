@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -12,26 +11,15 @@ from sqlalchemy import delete, exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
-from common.errors import conflict, invalid, not_found
+from common.errors import conflict, invalid
 from common.tokens import Principal
-from records.access.events import FileContext
-from records.access.service import Access, authorize
+from records.access.service import Access
 from records.history.service import add_revision
 from records.workers.models import CareMember, Exposure, Worker, worker_snapshot
 from records.workers.schemas import ExposureCreate, WorkerCreate, WorkerUpdate
 
 LONG_RETENTION_AGENTS = frozenset({"asbestos", "ionizing_radiation", "carcinogens"})
 SHORT_YEARS, LONG_YEARS = 15, 40
-
-
-@dataclass(frozen=True)
-class OpenFile:
-    """A file the caller was allowed to touch, with what tracing needs."""
-
-    access: Access
-    worker: Worker
-    context: FileContext
-    long_retention: bool
 
 
 def add_years(day: date, years: int) -> date:
@@ -67,52 +55,13 @@ def worker_view(worker: Worker | dict[str, Any], long_retention: bool) -> dict[s
     return data
 
 
-def _long_retention_column(worker_id: Any) -> Any:
+def long_retention_column(worker_id: Any) -> Any:
+    """Whether the file lists an exposure that keeps it 40 years."""
     return (
         select(func.coalesce(func.bool_or(Exposure.agent.in_(LONG_RETENTION_AGENTS)), False))
         .where(Exposure.worker_id == worker_id)
         .scalar_subquery()
     )
-
-
-async def open_file(
-    session: AsyncSession,
-    principal: Principal,
-    action: str,
-    worker_id: uuid.UUID,
-    *,
-    part: str,
-    resource_type: str = "worker",
-    resource_id: str | None = None,
-    medical: bool = True,
-    lock: bool = False,
-) -> OpenFile:
-    """Authorize first (a refusal says nothing about existence), then load the file or 404."""
-    access = authorize(
-        principal,
-        action,
-        worker_id=str(worker_id),
-        part=part,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        medical=medical,
-    )
-    care = (
-        exists()
-        .where(CareMember.worker_id == Worker.id, CareMember.user_id == principal.user_id)
-        .label("care")
-    )
-    query = select(Worker, care, _long_retention_column(Worker.id).label("long")).where(
-        Worker.id == worker_id
-    )
-    if lock:
-        query = query.with_for_update(of=Worker)
-    row = (await session.execute(query)).first()
-    if row is None:
-        raise not_found("Worker")
-    worker, is_care, long = row
-    context = FileContext(str(worker.id), worker.employer, bool(is_care))
-    return OpenFile(access, worker, context, bool(long))
 
 
 async def create_worker(
@@ -142,10 +91,9 @@ async def create_worker(
 
 
 async def update_worker(
-    session: AsyncSession, file: OpenFile, body: WorkerUpdate, principal: Principal
+    session: AsyncSession, worker: Worker, body: WorkerUpdate, principal: Principal
 ) -> Worker:
     """A new version of the administrative part; 409 when the client's version is stale."""
-    worker = file.worker
     if body.version != worker.version:
         raise conflict(
             f"Worker was changed since version {body.version}", current_version=worker.version

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 
 from common.db import SessionDep
+from common.trail import EventContext
 from register.access import RegisterReader, RegisterWriter
 from register.activities import service
 from register.activities.schemas import (
@@ -17,12 +18,10 @@ from register.activities.schemas import (
     ProcessingActivityVersionRead,
 )
 from register.deps import SettingsDep
-from register.events import remember_client
 
 router = APIRouter(
     prefix="/processing-activities",
     tags=["processing activities"],
-    dependencies=[Depends(remember_client)],
 )
 
 
@@ -37,10 +36,14 @@ async def list_activities(
 
 @router.post("", status_code=201, summary="Add a processing activity")
 async def create_activity(
-    body: ProcessingActivityCreate, session: SessionDep, auth: RegisterWriter, settings: SettingsDep
+    body: ProcessingActivityCreate,
+    session: SessionDep,
+    events: EventContext,
+    auth: RegisterWriter,
+    settings: SettingsDep,
 ) -> ProcessingActivityRead:
     """Version 1 of a new entry."""
-    activity = await service.create(session, auth.principal, body)
+    activity = await service.create(session, events, auth.principal, body)
     return service.to_read(activity, settings.today())
 
 
@@ -66,11 +69,12 @@ async def update_activity(
     activity_id: uuid.UUID,
     body: ProcessingActivityUpdate,
     session: SessionDep,
+    events: EventContext,
     auth: RegisterWriter,
     settings: SettingsDep,
 ) -> ProcessingActivityRead:
     """A new version; 409 when `version` is not the current one."""
-    activity = await service.update(session, auth.principal, activity_id, body)
+    activity = await service.update(session, events, auth.principal, activity_id, body)
     return service.to_read(activity, settings.today())
 
 

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.errors import conflict, not_found
+from common.events import Resource
 from common.tokens import Principal
+from common.trail import RequestEvents
 from register.activities.models import ProcessingActivity, ProcessingActivityVersion
 from register.activities.schemas import (
     ActivityFields,
@@ -19,7 +21,6 @@ from register.activities.schemas import (
     ProcessingActivityRead,
     ProcessingActivityUpdate,
 )
-from register.events import publish
 from register.validation import revalidate
 
 CONTENT_FIELDS = tuple(ActivityFields.model_fields)
@@ -73,7 +74,10 @@ async def _name_taken(session: AsyncSession, name: str, but: uuid.UUID | None = 
 
 
 async def create(
-    session: AsyncSession, principal: Principal, body: ProcessingActivityCreate
+    session: AsyncSession,
+    events: RequestEvents,
+    principal: Principal,
+    body: ProcessingActivityCreate,
 ) -> ProcessingActivity:
     """Add an entry as version 1."""
     if await _name_taken(session, body.name):
@@ -87,13 +91,12 @@ async def create(
     session.add(activity)
     await session.flush()
     session.add(_snapshot(activity, principal, sorted(CONTENT_FIELDS)))
-    await publish(
-        session,
-        principal,
-        "processing_activity_created",
-        resource_type="processing_activity",
-        resource_id=activity.id,
-        details={"version": 1, "name": activity.name},
+    await events.emit(
+        events.draft(
+            "processing_activity_created",
+            resource=Resource(type="processing_activity", id=str(activity.id)),
+            details={"version": 1, "name": activity.name},
+        )
     )
     await session.flush()
     return activity
@@ -114,6 +117,7 @@ async def get(
 
 async def update(
     session: AsyncSession,
+    events: RequestEvents,
     principal: Principal,
     activity_id: uuid.UUID,
     body: ProcessingActivityUpdate,
@@ -140,13 +144,12 @@ async def update(
     activity.updated_at = utcnow()
     activity.updated_by = principal.user_id
     session.add(_snapshot(activity, principal, changed))
-    await publish(
-        session,
-        principal,
-        "processing_activity_updated",
-        resource_type="processing_activity",
-        resource_id=activity.id,
-        details={"version": activity.version, "changed": changed},
+    await events.emit(
+        events.draft(
+            "processing_activity_updated",
+            resource=Resource(type="processing_activity", id=str(activity.id)),
+            details={"version": activity.version, "changed": changed},
+        )
     )
     await session.flush()
     return activity

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from common.db import SessionDep
+from common.trail import EventContext
 from register.access import RegisterReader, RegisterWriter
 from register.dpia import service
 from register.dpia.schemas import DpiaCreate, DpiaRead, DpiaUpdate
-from register.events import remember_client
 
-router = APIRouter(prefix="/dpia", tags=["dpia"], dependencies=[Depends(remember_client)])
+router = APIRouter(prefix="/dpia", tags=["dpia"])
 
 
 @router.get("", summary="Every DPIA")
@@ -24,9 +24,11 @@ async def list_dpia(
 
 
 @router.post("", status_code=201, summary="Start a DPIA")
-async def create_dpia(body: DpiaCreate, session: SessionDep, auth: RegisterWriter) -> DpiaRead:
+async def create_dpia(
+    body: DpiaCreate, session: SessionDep, events: EventContext, auth: RegisterWriter
+) -> DpiaRead:
     """A draft DPIA for a processing activity."""
-    return service.to_read(await service.create(session, auth.principal, body))
+    return service.to_read(await service.create(session, events, auth.principal, body))
 
 
 @router.get("/{dpia_id}", summary="One DPIA")
@@ -37,7 +39,11 @@ async def read_dpia(dpia_id: uuid.UUID, session: SessionDep, auth: RegisterReade
 
 @router.patch("/{dpia_id}", summary="Assess, give the DPO's opinion, validate")
 async def update_dpia(
-    dpia_id: uuid.UUID, body: DpiaUpdate, session: SessionDep, auth: RegisterWriter
+    dpia_id: uuid.UUID,
+    body: DpiaUpdate,
+    session: SessionDep,
+    events: EventContext,
+    auth: RegisterWriter,
 ) -> DpiaRead:
     """A change from `version`; 409 when stale, 422 when validated incomplete."""
-    return service.to_read(await service.update(session, auth.principal, dpia_id, body))
+    return service.to_read(await service.update(session, events, auth.principal, dpia_id, body))

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.errors import conflict, invalid, not_found
+from common.events import Resource
 from common.tokens import Principal
+from common.trail import RequestEvents
 from register.activities.models import ProcessingActivity
 from register.dpia.models import Dpia
 from register.dpia.schemas import (
@@ -22,7 +24,6 @@ from register.dpia.schemas import (
     Level,
     RiskKind,
 )
-from register.events import publish
 
 CONTENT = ("title", "context", "risks", "dpo_opinion")
 
@@ -53,7 +54,9 @@ def to_read(dpia: Dpia) -> DpiaRead:
     )
 
 
-async def create(session: AsyncSession, principal: Principal, body: DpiaCreate) -> Dpia:
+async def create(
+    session: AsyncSession, events: RequestEvents, principal: Principal, body: DpiaCreate
+) -> Dpia:
     """A draft DPIA for an existing activity."""
     if await session.get(ProcessingActivity, body.activity_id) is None:
         raise invalid(
@@ -68,13 +71,12 @@ async def create(session: AsyncSession, principal: Principal, body: DpiaCreate) 
     )
     session.add(dpia)
     await session.flush()
-    await publish(
-        session,
-        principal,
-        "dpia_created",
-        resource_type="dpia",
-        resource_id=dpia.id,
-        details={"activity_id": str(dpia.activity_id), "version": 1},
+    await events.emit(
+        events.draft(
+            "dpia_created",
+            resource=Resource(type="dpia", id=str(dpia.id)),
+            details={"activity_id": str(dpia.activity_id), "version": 1},
+        )
     )
     return dpia
 
@@ -91,7 +93,11 @@ async def get(session: AsyncSession, dpia_id: uuid.UUID, *, lock: bool = False) 
 
 
 async def update(
-    session: AsyncSession, principal: Principal, dpia_id: uuid.UUID, body: DpiaUpdate
+    session: AsyncSession,
+    events: RequestEvents,
+    principal: Principal,
+    dpia_id: uuid.UUID,
+    body: DpiaUpdate,
 ) -> Dpia:
     """Change content or validation state; any content change returns a validated DPIA to draft."""
     dpia = await get(session, dpia_id, lock=True)
@@ -132,13 +138,12 @@ async def update(
     dpia.version += 1
     dpia.updated_at = utcnow()
     dpia.updated_by = principal.user_id
-    await publish(
-        session,
-        principal,
-        "dpia_updated",
-        resource_type="dpia",
-        resource_id=dpia.id,
-        details={"version": dpia.version, "changed": changed, "status": dpia.status},
+    await events.emit(
+        events.draft(
+            "dpia_updated",
+            resource=Resource(type="dpia", id=str(dpia.id)),
+            details={"version": dpia.version, "changed": changed, "status": dpia.status},
+        )
     )
     await session.flush()
     return dpia

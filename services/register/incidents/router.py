@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from common.db import SessionDep, utcnow
+from common.trail import EventContext
 from register.access import RegisterReader, RegisterWriter
 from register.deps import SettingsDep
-from register.events import remember_client
 from register.incidents import service
 from register.incidents.schemas import (
     IncidentCreate,
@@ -19,7 +19,7 @@ from register.incidents.schemas import (
     NotificationCreate,
 )
 
-router = APIRouter(prefix="/incidents", tags=["incidents"], dependencies=[Depends(remember_client)])
+router = APIRouter(prefix="/incidents", tags=["incidents"])
 
 
 @router.get("", summary="The incident and breach register")
@@ -38,10 +38,14 @@ async def list_incidents(
 
 @router.post("", status_code=201, summary="Record an incident or a breach")
 async def create_incident(
-    body: IncidentCreate, session: SessionDep, auth: RegisterWriter, settings: SettingsDep
+    body: IncidentCreate,
+    session: SessionDep,
+    events: EventContext,
+    auth: RegisterWriter,
+    settings: SettingsDep,
 ) -> IncidentRead:
     """With alert_id, the incident links back to the audit alert it was opened from."""
-    incident = await service.create(session, auth.principal, body)
+    incident = await service.create(session, events, auth.principal, body)
     return service.to_read(incident, settings.audit_url, utcnow())
 
 
@@ -68,11 +72,12 @@ async def update_incident(
     incident_id: uuid.UUID,
     body: IncidentUpdate,
     session: SessionDep,
+    events: EventContext,
     auth: RegisterWriter,
     settings: SettingsDep,
 ) -> IncidentRead:
     """From `version`; 409 when stale."""
-    incident = await service.update(session, auth.principal, incident_id, body)
+    incident = await service.update(session, events, auth.principal, incident_id, body)
     return service.to_read(incident, settings.audit_url, utcnow())
 
 
@@ -81,9 +86,10 @@ async def notify_breach(
     incident_id: uuid.UUID,
     body: NotificationCreate,
     session: SessionDep,
+    events: EventContext,
     auth: RegisterWriter,
     settings: SettingsDep,
 ) -> IncidentRead:
     """422 when past 72 hours after awareness without the reasons for the delay."""
-    incident = await service.notify(session, auth.principal, incident_id, body)
+    incident = await service.notify(session, events, auth.principal, incident_id, body)
     return service.to_read(incident, settings.audit_url, utcnow())

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.errors import conflict, invalid, not_found
-from common.events import format_time
+from common.events import Resource, format_time
 from common.tokens import Principal
+from common.trail import RequestEvents
 from register import deadlines
-from register.events import publish
 from register.incidents.models import Incident
 from register.incidents.schemas import (
     IncidentCreate,
@@ -88,7 +88,9 @@ async def _alert_taken(session: AsyncSession, alert_id: str) -> uuid.UUID | None
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def create(session: AsyncSession, principal: Principal, body: IncidentCreate) -> Incident:
+async def create(
+    session: AsyncSession, events: RequestEvents, principal: Principal, body: IncidentCreate
+) -> Incident:
     """Record an incident; a breach recorded past its deadline needs the reason for the delay."""
     now = utcnow()
     aware_at = body.aware_at or now
@@ -117,18 +119,17 @@ async def create(session: AsyncSession, principal: Principal, body: IncidentCrea
     )
     session.add(incident)
     await session.flush()
-    await publish(
-        session,
-        principal,
-        "incident_created",
-        resource_type="incident",
-        resource_id=incident.id,
-        worker_id=incident.worker_id,
-        details={
-            "kind": incident.kind,
-            "personal_data_breach": incident.personal_data_breach,
-            "alert_id": incident.alert_id,
-        },
+    await events.emit(
+        events.draft(
+            "incident_created",
+            resource=Resource(type="incident", id=str(incident.id)),
+            worker_id=incident.worker_id,
+            details={
+                "kind": incident.kind,
+                "personal_data_breach": incident.personal_data_breach,
+                "alert_id": incident.alert_id,
+            },
+        )
     )
     return incident
 
@@ -153,7 +154,11 @@ def _check_version(incident: Incident, version: int) -> None:
 
 
 async def update(
-    session: AsyncSession, principal: Principal, incident_id: uuid.UUID, body: IncidentUpdate
+    session: AsyncSession,
+    events: RequestEvents,
+    principal: Principal,
+    incident_id: uuid.UUID,
+    body: IncidentUpdate,
 ) -> Incident:
     """Change an incident from `version`; qualifying it as a late breach needs a reason."""
     now = utcnow()
@@ -204,21 +209,24 @@ async def update(
     incident.version += 1
     incident.updated_at = now
     incident.updated_by = principal.user_id
-    await publish(
-        session,
-        principal,
-        "incident_updated",
-        resource_type="incident",
-        resource_id=incident.id,
-        worker_id=incident.worker_id,
-        details={"version": incident.version, "changed": changed, "status": incident.status},
+    await events.emit(
+        events.draft(
+            "incident_updated",
+            resource=Resource(type="incident", id=str(incident.id)),
+            worker_id=incident.worker_id,
+            details={"version": incident.version, "changed": changed, "status": incident.status},
+        )
     )
     await session.flush()
     return incident
 
 
 async def notify(
-    session: AsyncSession, principal: Principal, incident_id: uuid.UUID, body: NotificationCreate
+    session: AsyncSession,
+    events: RequestEvents,
+    principal: Principal,
+    incident_id: uuid.UUID,
+    body: NotificationCreate,
 ) -> Incident:
     """Record the notification to the authority; past 72 hours it carries the delay's reasons."""
     now = utcnow()
@@ -250,17 +258,16 @@ async def notify(
     incident.version += 1
     incident.updated_at = now
     incident.updated_by = principal.user_id
-    await publish(
-        session,
-        principal,
-        "breach_notified",
-        resource_type="incident",
-        resource_id=incident.id,
-        worker_id=incident.worker_id,
-        details={
-            "hours_after_awareness": deadlines.hours_after(incident.aware_at, notified_at),
-            "late": late,
-        },
+    await events.emit(
+        events.draft(
+            "breach_notified",
+            resource=Resource(type="incident", id=str(incident.id)),
+            worker_id=incident.worker_id,
+            details={
+                "hours_after_awareness": deadlines.hours_after(incident.aware_at, notified_at),
+                "late": late,
+            },
+        )
     )
     await session.flush()
     return incident

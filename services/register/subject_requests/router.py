@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from common.db import SessionDep
 from common.errors import not_found
 from common.tokens import bearer_token
+from common.trail import EventContext
 from register.access import RegisterAccess, RegisterWriter
 from register.common_schemas import WorkerRef
 from register.deps import SettingsDep
-from register.events import remember_client
 from register.subject_requests import service
 from register.subject_requests.schemas import (
     AccessHistoryRead,
@@ -28,17 +28,20 @@ from register.subject_requests.schemas import (
 router = APIRouter(
     prefix="/subject-requests",
     tags=["subject requests"],
-    dependencies=[Depends(remember_client)],
 )
 
 
 @router.post("", status_code=201, summary="File a data-subject request")
 async def create_request(
-    body: SubjectRequestCreate, session: SessionDep, auth: RegisterAccess, settings: SettingsDep
+    body: SubjectRequestCreate,
+    session: SessionDep,
+    events: EventContext,
+    auth: RegisterAccess,
+    settings: SettingsDep,
 ) -> SubjectRequestRead:
     """Due one month after receipt (the last day of the month when that day does not exist)."""
     today = settings.today()
-    return service.to_read(await service.create(session, auth, body, today), today)
+    return service.to_read(await service.create(session, events, auth, body, today), today)
 
 
 @router.get("", summary="Data-subject requests")
@@ -78,6 +81,7 @@ async def update_request(
     request_id: uuid.UUID,
     body: SubjectRequestUpdate,
     session: SessionDep,
+    events: EventContext,
     auth: RegisterWriter,
     settings: SettingsDep,
     request: Request,
@@ -85,6 +89,7 @@ async def update_request(
     """received → in_progress → answered | refused; 409 for any other move."""
     req = await service.update(
         session,
+        events,
         auth,
         request_id,
         body,
@@ -100,12 +105,15 @@ async def extend_request(
     request_id: uuid.UUID,
     body: ExtensionCreate,
     session: SessionDep,
+    events: EventContext,
     auth: RegisterWriter,
     settings: SettingsDep,
 ) -> SubjectRequestRead:
     """Once, with a reason, decided within the first month."""
     today = settings.today()
-    return service.to_read(await service.extend(session, auth, request_id, body, today), today)
+    return service.to_read(
+        await service.extend(session, events, auth, request_id, body, today), today
+    )
 
 
 @router.get("/{request_id}/access-history", summary="The access history attached to the answer")

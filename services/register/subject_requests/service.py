@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.errors import conflict, invalid, not_found
+from common.events import Resource
 from common.rights import Right, Scope
 from common.tokens import Authorization, Denied, Principal
+from common.trail import RequestEvents
 from register import deadlines
-from register.events import publish
 from register.settings import Settings
 from register.subject_requests.audit_client import fetch_access_history
 from register.subject_requests.models import SubjectRequest
@@ -99,7 +100,11 @@ def receipt_day(auth: Authorization, received_on: date | None, today: date) -> d
 
 
 async def create(
-    session: AsyncSession, auth: Authorization, body: SubjectRequestCreate, today: date
+    session: AsyncSession,
+    events: RequestEvents,
+    auth: Authorization,
+    body: SubjectRequestCreate,
+    today: date,
 ) -> SubjectRequest:
     """File a request; due one month after receipt."""
     worker_id = worker_for_filing(auth, body.worker_id)
@@ -119,14 +124,13 @@ async def create(
     )
     session.add(req)
     await session.flush()
-    await publish(
-        session,
-        principal,
-        "subject_request_created",
-        resource_type="subject_request",
-        resource_id=req.id,
-        worker_id=worker_id,
-        details={"kind": req.kind, "status": req.status, "due_on": due.isoformat()},
+    await events.emit(
+        events.draft(
+            "subject_request_created",
+            resource=Resource(type="subject_request", id=str(req.id)),
+            worker_id=worker_id,
+            details={"kind": req.kind, "status": req.status, "due_on": due.isoformat()},
+        )
     )
     return req
 
@@ -196,6 +200,7 @@ def _touch(req: SubjectRequest, principal: Principal) -> None:
 
 async def extend(
     session: AsyncSession,
+    events: RequestEvents,
     auth: Authorization,
     request_id: uuid.UUID,
     body: ExtensionCreate,
@@ -215,14 +220,13 @@ async def extend(
     req.extended_at = utcnow()
     req.extension_reason = body.reason
     _touch(req, auth.principal)
-    await publish(
-        session,
-        auth.principal,
-        "subject_request_updated",
-        resource_type="subject_request",
-        resource_id=req.id,
-        worker_id=req.worker_id,
-        details={"change": "extended", "status": req.status, "due_on": req.due_on.isoformat()},
+    await events.emit(
+        events.draft(
+            "subject_request_updated",
+            resource=Resource(type="subject_request", id=str(req.id)),
+            worker_id=req.worker_id,
+            details={"change": "extended", "status": req.status, "due_on": req.due_on.isoformat()},
+        )
     )
     await session.flush()
     return req
@@ -230,6 +234,7 @@ async def extend(
 
 async def update(
     session: AsyncSession,
+    events: RequestEvents,
     auth: Authorization,
     request_id: uuid.UUID,
     body: SubjectRequestUpdate,
@@ -295,14 +300,13 @@ async def update(
     details: dict[str, object] = {"status": req.status, "changed": changed}
     if history is not None:
         details["access_history_entries"] = len(history["entries"])
-    await publish(
-        session,
-        auth.principal,
-        "subject_request_updated",
-        resource_type="subject_request",
-        resource_id=req.id,
-        worker_id=req.worker_id,
-        details=details,
+    await events.emit(
+        events.draft(
+            "subject_request_updated",
+            resource=Resource(type="subject_request", id=str(req.id)),
+            worker_id=req.worker_id,
+            details=details,
+        )
     )
     await session.flush()
     return req

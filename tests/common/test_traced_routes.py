@@ -1,0 +1,88 @@
+"""Traced by construction: every route of every service's OpenAPI either writes its access event
+through a tracing dependency (records' FileAccess, common.trail.TracedEvents) or is named here
+with the reason it carries no health or trail data. A new route that forgets fails this test."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from common.trail import is_traced
+
+HEALTH = {("GET", "/healthz"), ("GET", "/readyz")}
+
+# (method, path) → why the route needs no access event of its own.
+UNTRACED: dict[str, dict[tuple[str, str], str]] = {
+    "records": {
+        ("GET", "/.well-known/records-signing-key"): "public keys of export bundles",
+    },
+    "identity": {
+        ("*", "*"): "accounts, sessions and keys: no health or trail data; "
+        "logins, failures, locks, grants and changes are events of their own",
+    },
+    "register": {
+        ("*", "*"): "the GDPR register holds no health data; every change and export is an event",
+    },
+    "audit": {
+        ("GET", "/log/checkpoint"): "the signed tree head is public",
+        ("GET", "/log/key"): "the verifier key is public",
+        ("GET", "/log/consistency"): "hashes only, public",
+    },
+}
+
+
+def _app(service: str) -> FastAPI:
+    return importlib.import_module(f"{service}.main").app
+
+
+def _routes(app: FastAPI) -> dict[tuple[str, str], APIRoute]:
+    routes = {}
+    pending = list(app.routes)
+    while pending:
+        route = pending.pop()
+        included = getattr(route, "original_router", None)
+        if included is not None:  # an included router (FastAPI keeps it whole)
+            pending.extend(included.routes)
+        elif isinstance(route, APIRoute):
+            for method in route.methods:
+                routes[(method, route.path)] = route
+    return routes
+
+
+def _operations(app: FastAPI) -> list[tuple[str, str]]:
+    return [
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+
+
+class TestEveryRouteIsTracedOrExplained:
+    @pytest.mark.parametrize("service", ["identity", "records", "register"])
+    def test_routes_that_serve_data_leave_an_event(self, service: str) -> None:
+        app = _app(service)
+        routes = _routes(app)
+        allowed = UNTRACED[service]
+        untraced = []
+        for operation in _operations(app):
+            if operation in HEALTH or ("*", "*") in allowed or operation in allowed:
+                continue
+            if not is_traced(routes[operation]):
+                untraced.append(" ".join(operation))
+        assert not untraced, f"{service}: routes serving data without a trace: {untraced}"
+
+    @pytest.mark.parametrize("service", ["records"])
+    def test_every_health_route_is_traced(self, service: str) -> None:
+        app = _app(service)
+        traced = [op for op, route in _routes(app).items() if is_traced(route)]
+        assert len(traced) == len(_operations(app)) - len(HEALTH) - len(UNTRACED[service])
+
+    def test_the_walk_sees_a_forgotten_route(self) -> None:
+        records = _app("records")
+        forgotten = APIRoute("/workers/{worker_id}/leak", lambda worker_id: {}, methods=["GET"])
+        assert is_traced(forgotten) is False
+        assert any(is_traced(r) for r in _routes(records).values())
