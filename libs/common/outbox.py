@@ -79,46 +79,6 @@ class OutboxCursor(SQLModel, table=True):
     )
 
 
-OUTBOX_DDL = (
-    "CREATE INDEX IF NOT EXISTS ix_outbox_unpublished ON outbox (source_seq, id) "
-    "WHERE published_at IS NULL",
-    # Published rows are kept for resends, so the table only grows: the relay finds the few
-    # rows still waiting for a number through this small index, never by scanning the table.
-    "CREATE INDEX IF NOT EXISTS ix_outbox_unnumbered ON outbox (id) WHERE source_seq IS NULL",
-    # NOTIFY takes a cluster-wide lock at commit that serialises committing transactions, so
-    # writers notify only while the relay is idle and waiting; a busy relay needs no wake-up.
-    """CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF EXISTS (SELECT 1 FROM outbox_cursor WHERE waiting) THEN
-        PERFORM pg_notify('outbox', '');
-      END IF;
-      RETURN NULL;
-    END $$""",
-    "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
-    "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()",
-)
-
-
-def create_outbox_tables() -> None:
-    """Migration step shared by every publishing service: outbox, cursor, NOTIFY trigger."""
-    from alembic import op
-
-    bind = op.get_bind()
-    SQLModel.metadata.create_all(
-        bind, tables=[SQLModel.metadata.tables["outbox"], SQLModel.metadata.tables["outbox_cursor"]]
-    )
-    for statement in OUTBOX_DDL:
-        op.execute(statement)
-
-
-def drop_outbox_tables() -> None:
-    """Reverse of create_outbox_tables."""
-    from alembic import op
-
-    op.execute("DROP TABLE IF EXISTS outbox, outbox_cursor CASCADE")
-    op.execute("DROP FUNCTION IF EXISTS outbox_notify()")
-
-
 def _rows(drafts: Sequence[EventDraft], traceparent: str | None) -> list[dict[str, Any]]:
     return [
         {

@@ -10,13 +10,13 @@ import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel import SQLModel
 
 from common.db import make_sessionmaker
 from common.devstack import Stack
 from common.errors import Problem
 from common.events import EventDraft, Resource
-from common.outbox import OUTBOX_DDL, GroupCommit
+from common.migrate import upgrade
+from common.outbox import GroupCommit
 
 pytestmark = pytest.mark.asyncio
 
@@ -38,13 +38,8 @@ async def database(stack: Stack) -> AsyncIterator[str]:
     name = f"group_{uuid.uuid4().hex[:8]}"
     stack.postgres.psql(f'CREATE DATABASE "{name}"')
     url = stack.postgres.url(name)
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
-        tables = [SQLModel.metadata.tables[t] for t in ("outbox", "outbox_cursor")]
-        await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=tables))
-        for statement in OUTBOX_DDL:
-            await conn.exec_driver_sql(statement)
-    await engine.dispose()
+    # The outbox as the records service's migrations make it.
+    await asyncio.to_thread(upgrade, "records", url)
     yield url
     stack.postgres.psql(f'DROP DATABASE "{name}" WITH (FORCE)')
 

@@ -13,12 +13,12 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel import SQLModel
 
 from common.db import make_sessionmaker
 from common.devstack import Broker, Stack, free_port
 from common.events import EventDraft, Resource
-from common.outbox import OUTBOX_DDL, OutboxRelay, record_events
+from common.migrate import upgrade
+from common.outbox import OutboxRelay, record_events
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.asyncio
@@ -42,11 +42,8 @@ class Bench:
     async def start(self) -> None:
         self.stack.postgres.psql(f'DROP DATABASE IF EXISTS "{self.name}"')
         self.stack.postgres.psql(f'CREATE DATABASE "{self.name}"')
-        async with self.engine.begin() as conn:
-            tables = [SQLModel.metadata.tables[t] for t in ("outbox", "outbox_cursor")]
-            await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=tables))
-            for statement in OUTBOX_DDL:
-                await conn.exec_driver_sql(statement)
+        # The outbox as the records service's migrations make it.
+        await asyncio.to_thread(upgrade, "records", self.url)
         self.broker.start()
         await self.broker.create_topics()
         self.relay = OutboxRelay(

@@ -3,12 +3,14 @@
 Revision ID: audit_0002
 Revises: audit_0001
 Create Date: 2026-11-23 09:18:38.479310
+
+Frozen as first released: constraint names are written out (PostgreSQL's defaults, as created),
+and gap.missing, added to this revision later, is added by audit_0003.
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
@@ -44,20 +46,20 @@ def upgrade() -> None:
         "access_entry",
         sa.Column("position", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("worker_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("worker_id", sa.String(length=64), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("actor_user_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("actor_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("actor_profile", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("resource_type", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("resource_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("part", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("actor_user_id", sa.String(length=64), nullable=True),
+        sa.Column("actor_name", sa.String(length=200), nullable=True),
+        sa.Column("actor_profile", sa.String(length=32), nullable=True),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("resource_type", sa.String(length=64), nullable=True),
+        sa.Column("resource_id", sa.String(length=64), nullable=True),
+        sa.Column("part", sa.String(length=64), nullable=True),
         sa.Column("purpose", sa.Text(), nullable=True),
         sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-        sa.PrimaryKeyConstraint("position"),
+        sa.PrimaryKeyConstraint("position", name=op.f("access_entry_pkey")),
     )
     op.create_index(
         "ix_access_entry_actor_time", "access_entry", ["actor_user_id", "occurred_at"], unique=False
@@ -70,37 +72,37 @@ def upgrade() -> None:
     )
     op.create_table(
         "actor_activity",
-        sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("username", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("profile", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("username", sa.String(length=200), nullable=False),
+        sa.Column("display_name", sa.String(length=200), nullable=False),
+        sa.Column("profile", sa.String(length=32), nullable=False),
         sa.Column("events", sa.BigInteger(), nullable=False),
         sa.Column("denied", sa.BigInteger(), nullable=False),
         sa.Column("file_accesses", sa.BigInteger(), nullable=False),
         sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("user_id"),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("actor_activity_pkey")),
     )
     op.create_table(
         "alert",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("severity", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("severity", sa.String(length=16), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=True),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("raised_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("worker_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("actor_user_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("actor_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("actor_profile", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("worker_id", sa.String(length=64), nullable=True),
+        sa.Column("actor_user_id", sa.String(length=64), nullable=True),
+        sa.Column("actor_name", sa.String(length=200), nullable=True),
+        sa.Column("actor_profile", sa.String(length=32), nullable=True),
         sa.Column("gap_id", sa.Uuid(), nullable=True),
         sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("acknowledged_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("acknowledged_by", sa.String(length=200), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("alert_pkey")),
     )
     op.create_index(
         "ix_alert_actor_kind", "alert", ["actor_user_id", "kind", "occurred_at"], unique=False
@@ -112,40 +114,40 @@ def upgrade() -> None:
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("key_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
         sa.Column("signature", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("checkpoint_pkey")),
     )
     op.create_index(op.f("ix_checkpoint_position"), "checkpoint", ["position"], unique=False)
     op.create_table(
         "consumer_position",
-        sa.Column("topic", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=False),
         sa.Column("partition", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("next_offset", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("topic", "partition"),
+        sa.PrimaryKeyConstraint("topic", "partition", name=op.f("consumer_position_pkey")),
     )
     op.create_table(
         "event",
         sa.Column("position", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("source_seq", sa.BigInteger(), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("worker_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("actor_user_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("actor_profile", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("origin_topic", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("worker_id", sa.String(length=64), nullable=True),
+        sa.Column("actor_user_id", sa.String(length=64), nullable=True),
+        sa.Column("actor_profile", sa.String(length=32), nullable=True),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("origin_topic", sa.String(length=64), nullable=True),
         sa.Column("origin_partition", sa.Integer(), nullable=True),
         sa.Column("origin_offset", sa.BigInteger(), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("position"),
-        sa.UniqueConstraint("event_id"),
+        sa.PrimaryKeyConstraint("position", name=op.f("event_pkey")),
+        sa.UniqueConstraint("event_id", name=op.f("event_event_id_key")),
     )
     op.create_index("ix_event_actor_time", "event", ["actor_user_id", "occurred_at"], unique=False)
     op.create_index("ix_event_source_seq", "event", ["source", "source_seq"], unique=False)
@@ -153,45 +155,46 @@ def upgrade() -> None:
     op.create_table(
         "gap",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("from_seq", sa.BigInteger(), nullable=False),
         sa.Column("to_seq", sa.BigInteger(), nullable=False),
-        sa.Column("missing", sa.BigInteger(), nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("alert_id", sa.Uuid(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("gap_pkey")),
     )
     op.create_index("ix_gap_open", "gap", ["source", "resolved_at"], unique=False)
     op.create_table(
         "quarantine",
         sa.Column("id", sa.BigInteger(), nullable=False),
-        sa.Column("topic", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=False),
         sa.Column("partition", sa.Integer(), nullable=False),
         sa.Column("offset", sa.BigInteger(), nullable=False),
         sa.Column("key", sa.Text(), nullable=True),
         sa.Column("value", sa.LargeBinary(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("topic", "partition", "offset"),
+        sa.PrimaryKeyConstraint("id", name=op.f("quarantine_pkey")),
+        sa.UniqueConstraint(
+            "topic", "partition", "offset", name=op.f("quarantine_topic_partition_offset_key")
+        ),
     )
     op.create_table(
         "checkpoint_key",
-        sa.Column("key_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
         sa.Column("private_pem", sa.Text(), nullable=False),
         sa.Column("public_pem", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("key_id"),
+        sa.PrimaryKeyConstraint("key_id", name=op.f("checkpoint_key_pkey")),
     )
     op.create_table(
         "source_stat",
-        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("events", sa.BigInteger(), nullable=False),
         sa.Column("max_seq", sa.BigInteger(), nullable=False),
         sa.Column("last_occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("source"),
+        sa.PrimaryKeyConstraint("source", name=op.f("source_stat_pkey")),
     )
 
     op.create_table(
@@ -200,8 +203,8 @@ def upgrade() -> None:
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("draft", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pending_event_pkey")),
+        sa.UniqueConstraint("event_id", name=op.f("pending_event_event_id_key")),
     )
     op.execute(APPEND_ONLY_FUNCTION)
     for table in APPEND_ONLY:

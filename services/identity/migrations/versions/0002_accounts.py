@@ -27,6 +27,9 @@ PROFILES = (
     "worker",
 )
 
+# When this revision first ran, the live metadata's "ck" naming convention prefixed the check
+# constraints' names once more; op.f freezes the names as they were created.
+
 
 def _tz(name: str, nullable: bool = True) -> sa.Column:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
@@ -58,10 +61,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("username", name="uq_account_username"),
         sa.CheckConstraint(
             "profile IN (" + ", ".join(f"'{p}'" for p in PROFILES) + ")",
-            name="ck_account_profile",
+            name=op.f("ck_account_ck_account_profile"),
         ),
         sa.CheckConstraint(
-            "worker_id IS NULL OR profile = 'worker'", name="ck_account_worker_id_profile"
+            "worker_id IS NULL OR profile = 'worker'",
+            name=op.f("ck_account_ck_account_worker_id_profile"),
         ),
     )
     op.create_index("ix_account_profile", "account", ["profile"])
@@ -147,7 +151,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["revoked_by"], ["account.id"], name="fk_access_grant_revoked_by_account"
         ),
-        sa.CheckConstraint("expires_at > created_at", name="ck_access_grant_expires_after"),
+        sa.CheckConstraint(
+            "expires_at > created_at", name=op.f("ck_access_grant_ck_access_grant_expires_after")
+        ),
     )
     op.create_index("ix_access_grant_grantee_id", "access_grant", ["grantee_id"])
     op.create_index("ix_access_grant_expires_at", "access_grant", ["expires_at"])

@@ -3,6 +3,8 @@
 Revision ID: records_0002
 Revises: records_0001
 Create Date: 2026-11-23
+
+Frozen as first released: the signing_key table became bundle_key in records_0003.
 """
 
 from collections.abc import Sequence
@@ -36,12 +38,12 @@ def upgrade() -> None:
     op.create_index(op.f("ix_revision_entity_id"), "revision", ["entity_id"], unique=False)
     op.create_index(op.f("ix_revision_worker_id"), "revision", ["worker_id"], unique=False)
     op.create_table(
-        "bundle_key",
+        "signing_key",
         sa.Column("kid", sa.String(length=64), nullable=False),
         sa.Column("private_pem", sa.Text(), nullable=False),
         sa.Column("public_key", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("kid", name=op.f("pk_bundle_key")),
+        sa.PrimaryKeyConstraint("kid", name=op.f("pk_signing_key")),
     )
     op.create_table(
         "worker",
@@ -238,7 +240,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_worker_last_name"), table_name="worker")
     op.drop_index(op.f("ix_worker_employer"), table_name="worker")
     op.drop_table("worker")
-    op.drop_table("bundle_key")
+    op.drop_table("signing_key")
     op.drop_index(op.f("ix_revision_worker_id"), table_name="revision")
     op.drop_index(op.f("ix_revision_entity_id"), table_name="revision")
     op.drop_table("revision")

@@ -6,14 +6,14 @@ Create Date: 2026-11-23
 """
 
 import json
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
-
-from common.outbox import build_event
 
 revision: str = "register_0003"
 down_revision: str | None = "register_0002"
@@ -180,6 +180,26 @@ def _tables() -> tuple[sa.Table, sa.Table, sa.Table]:
     return activity, version, outbox
 
 
+def _event(entry: dict[str, Any], occurred_at: datetime) -> dict[str, Any]:
+    """The access-event/1 envelope of one seeded entry, as common.outbox.build_event made it
+    when this revision was written (frozen here: a migration never calls live code)."""
+    return {
+        "event_id": str(uuid.uuid4()),
+        "schema": "access-event/1",
+        "occurred_at": occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "source": "register",
+        "actor": None,
+        "action": "processing_activity_created",
+        "outcome": "success",
+        "worker_id": None,
+        "resource": {"type": "processing_activity", "id": entry["id"], "part": None},
+        "purpose": None,
+        "client": {"ip": None, "user_agent": None},
+        "trace_id": None,
+        "details": {"version": 1, "name": entry["name"], "seeded": True},
+    }
+
+
 def upgrade() -> None:
     """Insert the three entries (once: existing ids are left alone) and their events."""
     activity, version, outbox = _tables()
@@ -218,13 +238,7 @@ def upgrade() -> None:
                 snapshot=snapshot,
             )
         )
-        event = build_event(
-            source="register",
-            action="processing_activity_created",
-            actor=None,
-            resource={"type": "processing_activity", "id": entry["id"], "part": None},
-            details={"version": 1, "name": entry["name"], "seeded": True},
-        ).payload()
+        event = _event(entry, now)
         bind.execute(
             outbox.insert().values(
                 event_id=event["event_id"],
