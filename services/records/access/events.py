@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Query, Request
 from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from common.db import SessionDep
 from common.errors import not_found
@@ -159,11 +159,11 @@ async def _load_worker(
 
     care = (
         exists()
-        .where(CareMember.worker_id == Worker.id, CareMember.user_id == principal.user_id)
+        .where(col(CareMember.worker_id) == Worker.id, col(CareMember.user_id) == principal.user_id)
         .label("care")
     )
     query = select(Worker, care, long_retention_column(Worker.id).label("long")).where(
-        Worker.id == worker_id
+        col(Worker.id) == worker_id
     )
     if lock:
         query = query.with_for_update(of=Worker)
@@ -207,9 +207,9 @@ def FileAccess(
     an item of a file (exam, fitness decision); `by="files"`: no file yet (creation, import,
     search: the route names what it touched with `opened` or `listed`); `by="own"`: the caller's
     own file (or a ward's). `load=False`: the route loads the file itself."""
-    kind = resource_type or (by if isinstance(by, str) else by.__tablename__)  # type: ignore[attr-defined]
-    if kind in ("files", "own"):
-        kind = "worker"
+    kind: str = resource_type or "worker"
+    if resource_type is None and not isinstance(by, str):
+        kind = str(by.__tablename__)
 
     async def by_worker(
         worker_id: uuid.UUID,
@@ -248,10 +248,11 @@ def FileAccess(
     ) -> AsyncIterator[TracedFile]:
         assert not isinstance(by, str)
         right = ACTION_RIGHT[action]
-        query = select(by).where(by.id == item_id)  # type: ignore[attr-defined]
+        model: Any = by  # an exam or a decision: any model with an id and a worker_id
+        query = select(by).where(col(model.id) == item_id)
         if lock:
             query = query.with_for_update()
-        item = (await session.execute(query)).scalar_one_or_none()
+        item: Any = (await session.execute(query)).scalar_one_or_none()
         scope = principal.scope(right)
         # Rights before existence: a caller who could not reach the item wherever it is gets
         # the same 403 whether the id exists or not (the trace names the file when there is one).
