@@ -224,7 +224,7 @@ def upgrade() -> None:
             actor=None,
             resource={"type": "processing_activity", "id": entry["id"], "part": None},
             details={"version": 1, "name": entry["name"], "seeded": True},
-        )
+        ).payload()
         bind.execute(
             outbox.insert().values(
                 event_id=event["event_id"],
