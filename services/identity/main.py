@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from common.app import create_app
+from common.outbox import outbox_trail
 from identity.auth.router import router as auth_router
 from identity.bootstrap import first_start, grant_sweeper
 from identity.grants.router import router as grants_router
 from identity.keys.router import router as keys_router
 from identity.profiles.router import router as profiles_router
 from identity.settings import Settings
+from identity.trail import SOURCE
 from identity.users.router import router as users_router
 from identity.verifier import local_verifier
 
@@ -36,7 +38,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         title="Identity",
         description=DESCRIPTION,
         routers=[auth_router, users_router, grants_router, profiles_router, keys_router],
-        hooks=[first_start, grant_sweeper],
+        hooks=[outbox_trail(SOURCE), first_start, grant_sweeper],
         verifier_factory=local_verifier,
     )
 

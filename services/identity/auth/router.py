@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from common.db import SessionDep
 from common.tokens import CurrentUser
+from common.trail import EventContext
 from identity.auth import service
 from identity.auth.schemas import LoginCreate, RefreshCreate, SessionRead, TokenRead
 
@@ -33,11 +34,11 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     },
 )
 async def login(
-    body: LoginCreate, request: Request, session: SessionDep
+    body: LoginCreate, request: Request, session: SessionDep, events: EventContext
 ) -> TokenRead | JSONResponse:
     """Open a session: a short access token and a single-use refresh token."""
     return await service.login(
-        session, request.app.state.settings, request.app.state.hasher, body, request
+        session, request.app.state.settings, request.app.state.hasher, body, events
     )
 
 
@@ -53,10 +54,10 @@ async def login(
     responses={401: {"description": "Session ended or unknown token"}},
 )
 async def refresh(
-    body: RefreshCreate, request: Request, session: SessionDep
+    body: RefreshCreate, request: Request, session: SessionDep, events: EventContext
 ) -> TokenRead | JSONResponse:
     """Rotate the refresh token."""
-    return await service.refresh(session, request.app.state.settings, body.refresh_token, request)
+    return await service.refresh(session, request.app.state.settings, body.refresh_token, events)
 
 
 @router.post(
@@ -66,9 +67,9 @@ async def refresh(
     response_class=Response,
     responses={401: {"description": "No or invalid token"}},
 )
-async def logout(principal: CurrentUser, request: Request, session: SessionDep) -> Response:
+async def logout(principal: CurrentUser, session: SessionDep, events: EventContext) -> Response:
     """Tokens of this session stop working at once (other services within seconds)."""
-    await service.logout(session, principal, request)
+    await service.logout(session, principal, events)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

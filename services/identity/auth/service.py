@@ -9,21 +9,22 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.errors import Problem, problem_response, unavailable
+from common.events import Actor
 from common.rights import GRANTABLE_PROFILES
 from common.tokens import Principal
+from common.trail import RequestEvents
 from identity.auth.models import RefreshToken, Session
 from identity.auth.schemas import LoginCreate, TokenRead
 from identity.grants.service import as_claim, live_grants
 from identity.keys import service as keys
 from identity.settings import Settings
-from identity.trail import emit
+from identity.trail import account_resource, session_resource
 from identity.users.models import Account
 from identity.users.passwords import Hasher
 
@@ -141,21 +142,25 @@ async def password_change_token(session: AsyncSession, settings: Settings, accou
 
 
 async def record_failure(
-    session: AsyncSession, settings: Settings, account: Account, request: Request, reason: str
+    session: AsyncSession,
+    settings: Settings,
+    account: Account,
+    events: RequestEvents,
+    reason: str,
 ) -> None:
     """Count a wrong password; lock the account at the threshold (15 min, doubling, capped)."""
     now = utcnow()
-    resource = {"type": "account", "id": str(account.id), "part": None}
+    actor, resource = Actor.of(account), account_resource(account)
     account.failed_attempts += 1
-    await emit(
-        session,
-        "login_failed",
-        actor=account,
-        request=request,
-        outcome="denied",
-        resource=resource,
-        details={"reason": reason, "consecutive_failures": account.failed_attempts},
-    )
+    drafts = [
+        events.draft(
+            "login_failed",
+            actor=actor,
+            outcome="denied",
+            resource=resource,
+            details={"reason": reason, "consecutive_failures": account.failed_attempts},
+        )
+    ]
     if account.failed_attempts >= settings.lockout_threshold:
         account.lock_count += 1
         seconds = min(
@@ -164,19 +169,20 @@ async def record_failure(
         )
         account.locked_until = now + timedelta(seconds=seconds)
         account.failed_attempts = 0
-        await emit(
-            session,
-            "lockout",
-            actor=account,
-            request=request,
-            outcome="denied",
-            resource=resource,
-            details={
-                "seconds": seconds,
-                "lock_count": account.lock_count,
-                "locked_until": account.locked_until.isoformat(),
-            },
+        drafts.append(
+            events.draft(
+                "lockout",
+                actor=actor,
+                outcome="denied",
+                resource=resource,
+                details={
+                    "seconds": seconds,
+                    "lock_count": account.lock_count,
+                    "locked_until": account.locked_until.isoformat(),
+                },
+            )
         )
+    await events.emit(*drafts)
     await session.flush()
 
 
@@ -193,7 +199,7 @@ async def login(
     settings: Settings,
     hasher: Hasher,
     body: LoginCreate,
-    request: Request,
+    events: RequestEvents,
 ) -> TokenRead | JSONResponse:
     """Check credentials under a row lock so concurrent attempts on one account serialise.
 
@@ -206,55 +212,53 @@ async def login(
     now = utcnow()
     if account is None:
         await hasher.verify(body.password, hasher.dummy_hash)
-        await emit(
-            session,
-            "login_failed",
-            actor=None,
-            request=request,
-            outcome="denied",
-            details={"reason": "unknown_user"},
+        await events.emit(
+            events.draft("login_failed", outcome="denied", details={"reason": "unknown_user"})
         )
         return problem_response(bad_credentials())
-    resource = {"type": "account", "id": str(account.id), "part": None}
+    actor, resource = Actor.of(account), account_resource(account)
     if account.locked_until is not None and account.locked_until > now:
-        await emit(
-            session,
-            "login",
-            actor=account,
-            request=request,
-            outcome="denied",
-            resource=resource,
-            details={"reason": "account_locked", "locked_until": account.locked_until.isoformat()},
+        await events.emit(
+            events.draft(
+                "login",
+                actor=actor,
+                outcome="denied",
+                resource=resource,
+                details={
+                    "reason": "account_locked",
+                    "locked_until": account.locked_until.isoformat(),
+                },
+            )
         )
         return problem_response(account_locked((account.locked_until - now).total_seconds()))
     ok = await hasher.verify(body.password, account.password_hash)
     account.password_checks += 1
     if not account.active:
-        await emit(
-            session,
-            "login_failed",
-            actor=account,
-            request=request,
-            outcome="denied",
-            resource=resource,
-            details={"reason": "account_inactive"},
+        await events.emit(
+            events.draft(
+                "login_failed",
+                actor=actor,
+                outcome="denied",
+                resource=resource,
+                details={"reason": "account_inactive"},
+            )
         )
         return problem_response(bad_credentials())
     if not ok:
-        await record_failure(session, settings, account, request, "wrong_password")
+        await record_failure(session, settings, account, events, "wrong_password")
         return problem_response(bad_credentials())
     account.failed_attempts = 0
     account.lock_count = 0
     account.locked_until = None
     if password_expired(account, settings):
-        await emit(
-            session,
-            "login",
-            actor=account,
-            request=request,
-            outcome="denied",
-            resource=resource,
-            details={"reason": "password_expired"},
+        await events.emit(
+            events.draft(
+                "login",
+                actor=actor,
+                outcome="denied",
+                resource=resource,
+                details={"reason": "password_expired"},
+            )
         )
         token = await password_change_token(session, settings, account)
         await session.flush()
@@ -269,24 +273,17 @@ async def login(
             )
         )
     account.last_login_at = now
-    client = request.client.host if request.client else None
     sess = Session(
         account_id=account.id,
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(seconds=settings.session_max_seconds),
-        client_ip=client,
-        user_agent=(request.headers.get("user-agent") or "")[:255] or None,
+        client_ip=events.client.ip,
+        user_agent=events.client.user_agent,
     )
     session.add(sess)
     await session.flush()
-    await emit(
-        session,
-        "login",
-        actor=account,
-        request=request,
-        resource={"type": "session", "id": str(sess.id), "part": None},
-    )
+    await events.emit(events.draft("login", actor=actor, resource=session_resource(sess.id)))
     return await issue_tokens(session, settings, account, sess)
 
 
@@ -351,7 +348,7 @@ def _session_open(sess: Session, account: Account, settings: Settings) -> str | 
 
 
 async def refresh(
-    session: AsyncSession, settings: Settings, token: str, request: Request
+    session: AsyncSession, settings: Settings, token: str, events: RequestEvents
 ) -> TokenRead | JSONResponse:
     """Exchange a refresh token once; a second use of the same token ends the whole session."""
     row = (
@@ -371,14 +368,14 @@ async def refresh(
         was_open = sess.ended_at is None
         await _end_one(session, sess, "refresh_token_reuse")
         if was_open:
-            await emit(
-                session,
-                "session_revoked",
-                actor=account,
-                request=request,
-                outcome="denied",
-                resource={"type": "session", "id": str(sess.id), "part": None},
-                details={"reason": "refresh_token_reuse"},
+            await events.emit(
+                events.draft(
+                    "session_revoked",
+                    actor=Actor.of(account),
+                    outcome="denied",
+                    resource=session_resource(sess.id),
+                    details={"reason": "refresh_token_reuse"},
+                )
             )
         return problem_response(session_ended("Refresh token reused; the session is ended"))
     reason = "revoked" if stored.revoked_at is not None else _session_open(sess, account, settings)
@@ -391,18 +388,16 @@ async def refresh(
     return await issue_tokens(session, settings, account, sess)
 
 
-async def logout(session: AsyncSession, principal: Principal, request: Request) -> None:
+async def logout(session: AsyncSession, principal: Principal, events: RequestEvents) -> None:
     """End the caller's session and revoke its refresh tokens."""
     sess = await session.get(Session, uuid.UUID(principal.session_id), with_for_update=True)
     if sess is None:
         return
     await _end_one(session, sess, "logout")
-    await emit(
-        session,
-        "logout",
-        actor=principal,
-        request=request,
-        resource={"type": "session", "id": principal.session_id, "part": None},
+    await events.emit(
+        events.draft(
+            "logout", actor=Actor.of(principal), resource=session_resource(principal.session_id)
+        )
     )
 
 
