@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 
 from common.errors import Problem
 from common.rights import Profile
+from identity.auth import guard
 from identity.grants.service import trace_expired
 from identity.keys.service import ensure_key
 from identity.settings import Settings
@@ -81,6 +82,7 @@ async def _sweep(app: FastAPI) -> None:
         try:
             async with app.state.sessionmaker() as session:
                 await trace_expired(session, background_events(app, session))
+                await guard.purge(session, settings)
                 await session.commit()
         except Exception:
             log.exception("grant expiry sweep failed; retrying")

@@ -24,13 +24,16 @@ router = APIRouter(prefix="/auth", tags=["auth"])
         "423 `account-locked` with `Retry-After` after three consecutive failures (the "
         "password is not checked while locked); 403 `password-expired` when the password is "
         "older than the maximum age: the body carries `password_change_token`, a five-minute "
-        "token accepted only by POST /users/me/password."
+        "token accepted only by POST /users/me/password. After three failures an unknown "
+        "username answers the same 423 as a locked account. 429 `rate-limited` with "
+        "`Retry-After` when the client address or the username has too many failed attempts."
     ),
     response_model=TokenRead,
     responses={
         401: {"description": "Bad credentials"},
         403: {"description": "Password expired"},
         423: {"description": "Account locked"},
+        429: {"description": "Too many failed attempts"},
     },
 )
 async def login(
@@ -51,7 +54,10 @@ async def login(
         "refresh, at logout, on deactivation, or at its maximum age."
     ),
     response_model=TokenRead,
-    responses={401: {"description": "Session ended or unknown token"}},
+    responses={
+        401: {"description": "Session ended or unknown token"},
+        429: {"description": "Too many failed refreshes from this client or of one account"},
+    },
 )
 async def refresh(
     body: RefreshCreate, request: Request, session: SessionDep, events: EventContext

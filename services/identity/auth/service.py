@@ -19,6 +19,7 @@ from common.events import Actor
 from common.rights import GRANTABLE_PROFILES
 from common.tokens import Principal
 from common.trail import RequestEvents
+from identity.auth import guard
 from identity.auth.models import RefreshToken, Session
 from identity.auth.schemas import LoginCreate, TokenRead
 from identity.grants.service import as_claim, live_grants
@@ -141,6 +142,13 @@ async def password_change_token(session: AsyncSession, settings: Settings, accou
     )
 
 
+def lock_seconds(settings: Settings, lock_count: int) -> int:
+    """How long the n-th consecutive lock lasts: 15 minutes, doubling per lock, capped."""
+    return int(
+        min(settings.lockout_base_seconds * 2 ** (lock_count - 1), settings.lockout_max_seconds)
+    )
+
+
 async def record_failure(
     session: AsyncSession,
     settings: Settings,
@@ -163,10 +171,7 @@ async def record_failure(
     ]
     if account.failed_attempts >= settings.lockout_threshold:
         account.lock_count += 1
-        seconds = min(
-            settings.lockout_base_seconds * 2 ** (account.lock_count - 1),
-            settings.lockout_max_seconds,
-        )
+        seconds = lock_seconds(settings, account.lock_count)
         account.locked_until = now + timedelta(seconds=seconds)
         account.failed_attempts = 0
         drafts.append(
@@ -201,21 +206,100 @@ async def login(
     body: LoginCreate,
     events: RequestEvents,
 ) -> TokenRead | JSONResponse:
-    """Check credentials under a row lock so concurrent attempts on one account serialise.
+    """Throttle, then check the credentials; failures count per client and per username.
 
     Failures must be committed, so they are returned as problem responses, not raised.
     """
     username = body.username.strip().lower()
+    client = events.client.ip or "unknown"
+    by_ip, by_name = guard.ip_limit(settings), guard.account_limit(settings)
+    wait = await guard.blocked_for(session, [(by_ip, client), (by_name, username)])
+    if wait is not None:
+        return await _throttled(session, events, wait, [(by_ip, client), (by_name, username)])
+    response = await _login(session, settings, hasher, username, body.password, events)
+    if isinstance(response, JSONResponse) and response.status_code in (401, 423):
+        # A password was checked (401) or refused unchecked (423): both count per username;
+        # only checked passwords count per client, so a locked account cannot block an office.
+        if response.status_code == 401:
+            await guard.hit(session, by_ip, client)
+        await guard.hit(session, by_name, username)
+    return response
+
+
+async def _throttled(
+    session: AsyncSession,
+    events: RequestEvents,
+    wait: float,
+    counters: list[tuple[guard.Limit, str]],
+) -> JSONResponse:
+    """429; traced once per window and counter (the first refused attempt), not per request."""
+    first = []
+    for limit, value in counters:
+        over = await guard.blocked_for(session, [(limit, value)]) is not None
+        if over and await guard.first_refusal(session, limit, value):
+            first.append(limit.prefix)
+    if first:
+        await events.emit(
+            events.draft(
+                "login_throttled",
+                outcome="denied",
+                details={"throttled_by": first, "retry_after": math.ceil(wait)},
+            )
+        )
+    return problem_response(guard.throttled(wait))
+
+
+async def _unknown_user(
+    session: AsyncSession,
+    settings: Settings,
+    hasher: Hasher,
+    username: str,
+    password: str,
+    events: RequestEvents,
+) -> JSONResponse:
+    """A name without an account keeps a lockout state of its own and answers as an account."""
+    state = await guard.unknown_name(session, username)
+    now = utcnow()
+    if state.locked_until is not None and state.locked_until > now:
+        await events.emit(
+            events.draft(
+                "login",
+                outcome="denied",
+                details={"reason": "account_locked", "unknown_user": True},
+            )
+        )
+        return problem_response(account_locked((state.locked_until - now).total_seconds()))
+    await hasher.verify(password, hasher.dummy_hash)
+    state.failed_attempts += 1
+    details: dict[str, Any] = {
+        "reason": "unknown_user",
+        "consecutive_failures": state.failed_attempts,
+    }
+    if state.failed_attempts >= settings.lockout_threshold:
+        state.lock_count += 1
+        state.locked_until = now + timedelta(seconds=lock_seconds(settings, state.lock_count))
+        state.failed_attempts = 0
+        details["locked_until"] = state.locked_until.isoformat()
+    await guard.save_unknown_name(session, state)
+    await events.emit(events.draft("login_failed", outcome="denied", details=details))
+    return problem_response(bad_credentials())
+
+
+async def _login(
+    session: AsyncSession,
+    settings: Settings,
+    hasher: Hasher,
+    username: str,
+    password: str,
+    events: RequestEvents,
+) -> TokenRead | JSONResponse:
+    """Check credentials under a row lock so concurrent attempts on one account serialise."""
     account = (
         await session.execute(select(Account).where(Account.username == username).with_for_update())
     ).scalar_one_or_none()
     now = utcnow()
     if account is None:
-        await hasher.verify(body.password, hasher.dummy_hash)
-        await events.emit(
-            events.draft("login_failed", outcome="denied", details={"reason": "unknown_user"})
-        )
-        return problem_response(bad_credentials())
+        return await _unknown_user(session, settings, hasher, username, password, events)
     actor, resource = Actor.of(account), account_resource(account)
     if account.locked_until is not None and account.locked_until > now:
         await events.emit(
@@ -231,18 +315,11 @@ async def login(
             )
         )
         return problem_response(account_locked((account.locked_until - now).total_seconds()))
-    ok = await hasher.verify(body.password, account.password_hash)
+    ok = await hasher.verify(password, account.password_hash)
     account.password_checks += 1
     if not account.active:
-        await events.emit(
-            events.draft(
-                "login_failed",
-                actor=actor,
-                outcome="denied",
-                resource=resource,
-                details={"reason": "account_inactive"},
-            )
-        )
+        # Counted like a wrong password, so an inactive account locks as any name does.
+        await record_failure(session, settings, account, events, "account_inactive")
         return problem_response(bad_credentials())
     if not ok:
         await record_failure(session, settings, account, events, "wrong_password")
@@ -350,6 +427,21 @@ def _session_open(sess: Session, account: Account, settings: Settings) -> str | 
 async def refresh(
     session: AsyncSession, settings: Settings, token: str, events: RequestEvents
 ) -> TokenRead | JSONResponse:
+    """Throttled per client (failed refreshes) and per account (refreshes), then rotate."""
+    client = events.client.ip or "unknown"
+    by_ip = guard.ip_limit(settings)
+    wait = await guard.blocked_for(session, [(by_ip, client)])
+    if wait is not None:
+        return await _throttled(session, events, wait, [(by_ip, client)])
+    response = await _refresh(session, settings, token, events)
+    if isinstance(response, JSONResponse) and response.status_code == 401:
+        await guard.hit(session, by_ip, client)
+    return response
+
+
+async def _refresh(
+    session: AsyncSession, settings: Settings, token: str, events: RequestEvents
+) -> TokenRead | JSONResponse:
     """Exchange a refresh token once; a second use of the same token ends the whole session."""
     row = (
         await session.execute(
@@ -382,6 +474,11 @@ async def refresh(
     if reason is not None:
         await _end_one(session, sess, reason)
         return problem_response(session_ended(f"Session ended ({reason})"))
+    per_account = guard.refresh_limit(settings)
+    if await guard.hit(session, per_account, str(account.id)) > per_account.limit:
+        # The token stays unused: the client may present it again after Retry-After.
+        wait = await guard.blocked_for(session, [(per_account, str(account.id))])
+        return problem_response(guard.throttled(wait or per_account.window))
     now = utcnow()
     stored.used_at = now
     sess.last_seen_at = now

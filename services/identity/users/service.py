@@ -16,6 +16,7 @@ from common.events import Actor
 from common.rights import Profile
 from common.tokens import Principal
 from common.trail import RequestEvents
+from identity.auth import guard
 from identity.auth.service import account_locked, end_sessions, locked_for, record_failure
 from identity.settings import Settings
 from identity.trail import account_resource
@@ -84,6 +85,7 @@ async def create_user(
     )
     session.add(account)
     await session.flush()
+    await guard.forget_name(session, username)
     session.add(PasswordHistory(account_id=account.id, password_hash=hashed, created_at=now))
     await session.flush()
     await events.emit(
