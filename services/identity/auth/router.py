@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from common.db import SessionDep
-from common.tokens import CurrentUser
+from common.tokens import PendingPasswordChangeUser
 from common.trail import EventContext
 from identity.auth import service
 from identity.auth.schemas import LoginCreate, RefreshCreate, SessionRead, TokenRead
@@ -73,7 +73,9 @@ async def refresh(
     response_class=Response,
     responses={401: {"description": "No or invalid token"}},
 )
-async def logout(principal: CurrentUser, session: SessionDep, events: EventContext) -> Response:
+async def logout(
+    principal: PendingPasswordChangeUser, session: SessionDep, events: EventContext
+) -> Response:
     """Tokens of this session stop working at once (other services within seconds)."""
     await service.logout(session, principal, events)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -85,11 +87,12 @@ async def logout(principal: CurrentUser, session: SessionDep, events: EventConte
     description=(
         "200 while the session is open (not logged out, revoked, idle-expired; account "
         "active; profile and grants unchanged since the token was issued), 401 otherwise. "
-        "Other services ask this through common.tokens.HttpSessionChecker."
+        "Other services ask this through common.tokens.HttpSessionChecker (a token awaiting "
+        "its first password change is answered too: each service then refuses it with 403)."
     ),
     responses={401: {"description": "Session ended"}},
 )
-async def session_state(principal: CurrentUser) -> SessionRead:
+async def session_state(principal: PendingPasswordChangeUser) -> SessionRead:
     """The verifier already checked the session against the database."""
     return SessionRead(
         active=True,

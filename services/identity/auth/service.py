@@ -17,7 +17,7 @@ from common.db import utcnow
 from common.errors import Problem, problem_response, unavailable
 from common.events import Actor
 from common.rights import GRANTABLE_PROFILES
-from common.tokens import Principal
+from common.tokens import PASSWORD_CHANGE_CLAIM, Principal
 from common.trail import RequestEvents
 from identity.auth import guard
 from identity.auth.models import RefreshToken, Session
@@ -91,7 +91,7 @@ async def access_claims(
         if account.profile in GRANTABLE_PROFILES
         else []
     )
-    return {
+    claims: dict[str, Any] = {
         "iss": settings.token_issuer,
         "aud": settings.token_audience,
         "sub": str(account.id),
@@ -106,6 +106,9 @@ async def access_claims(
         "guardian_of": list(account.guardian_of or []),
         "grants": grants,
     }
+    if account.password_change_required:
+        claims[PASSWORD_CHANGE_CLAIM] = True
+    return claims
 
 
 async def issue_tokens(
@@ -121,6 +124,7 @@ async def issue_tokens(
         access_token=keys.sign(key, claims),
         refresh_token=refresh,
         expires_in=settings.access_token_seconds,
+        password_change_required=account.password_change_required,
     )
 
 

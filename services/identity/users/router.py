@@ -12,7 +12,15 @@ from jose import JWTError, jwt
 from common.db import SessionDep
 from common.errors import Problem, unauthorized
 from common.rights import Profile, Right
-from common.tokens import CurrentUser, Denied, Principal, RequireRight, TokenVerifier, bearer_token
+from common.tokens import (
+    CurrentUser,
+    Denied,
+    PendingPasswordChangeUser,
+    Principal,
+    RequireRight,
+    TokenVerifier,
+    bearer_token,
+)
 from common.trail import EventContext
 from identity.auth.service import PASSWORD_CHANGE_AUDIENCE_SUFFIX
 from identity.settings import Settings
@@ -47,7 +55,7 @@ async def create_user(
     session: SessionDep,
     events: EventContext,
 ) -> UserRead:
-    """Create an account; its password is usable at once (no change forced at first login)."""
+    """Create an account; its first login must replace the password (`password_change_required`)."""
     settings = _settings(request)
     account = await service.create_user(
         session, settings, request.app.state.hasher, body, auth.principal, events
@@ -77,7 +85,9 @@ async def list_users(
 
 
 @router.get("/users/me", summary="The caller's own account", responses=ERRORS)
-async def me(principal: CurrentUser, request: Request, session: SessionDep) -> UserRead:
+async def me(
+    principal: PendingPasswordChangeUser, request: Request, session: SessionDep
+) -> UserRead:
     """The account behind the bearer token."""
     account = await service.get_account(session, uuid.UUID(principal.user_id))
     return service.to_read(account, _settings(request))

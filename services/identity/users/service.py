@@ -61,6 +61,11 @@ async def create_user(
             "Only worker accounts are linked to health files",
             [field_error("body.worker_id", "allowed for profile worker only")],
         )
+    if not body.password_change_required and settings.environment != "development":
+        raise invalid(
+            "Accounts created with a password must change it at first login",
+            [field_error("body.password_change_required", "false only in development")],
+        )
     errors = violations(body.password, settings, field="body.password")
     if errors:
         raise _policy_problem(errors)
@@ -82,6 +87,8 @@ async def create_user(
         updated_at=now,
         created_by=by,
         updated_by=by,
+        # The bootstrap admin's password comes from the operator's environment, not an officer.
+        password_change_required=officer is not None and body.password_change_required,
     )
     session.add(account)
     await session.flush()
@@ -283,6 +290,7 @@ async def change_password(
     now = utcnow()
     account.password_hash = await hasher.hash(body.new_password)
     account.password_changed_at = now
+    account.password_change_required = False
     account.updated_at = now
     account.updated_by = str(account.id)
     session.add(
