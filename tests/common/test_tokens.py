@@ -132,7 +132,7 @@ class TestPasswordChangeClaim:
         assert resp.status_code == 403, resp.text
         assert resp.headers["content-type"] == "application/problem+json"
         assert resp.json()["type"].endswith("/password-change-required")
-        resp = await client.get("/notes", headers=bearer(keys.keys[0].sign(pwd_change=True)))
+        resp = await client.get("/notes-only", headers=bearer(keys.keys[0].sign(pwd_change=True)))
         assert resp.status_code == 403
         assert resp.json()["type"].endswith("/password-change-required")
 
