@@ -118,7 +118,8 @@ class Api:
         resp = await self.http.post(
             f"{self.stack.url('identity')}/users",
             json={"username": username, "display_name": f"Bench {profile}",
-                  "profile": profile, "password": PASSWORD},
+                  "profile": profile, "password": PASSWORD,
+                  "password_change_required": False},
             headers={"Authorization": f"Bearer {admin}"},
         )  # fmt: skip
         resp.raise_for_status()

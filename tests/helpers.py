@@ -16,6 +16,8 @@ from common.devstack import Stack
 T = TypeVar("T")
 _counter = itertools.count(1)
 PASSWORD = "Correct-Horse-42!"
+# The password the security officer gives a new account; its first login replaces it.
+INITIAL_PASSWORD = "Officer-Chosen-17?"
 
 
 @dataclass
@@ -69,6 +71,29 @@ async def admin(http: httpx.AsyncClient, stack: Stack) -> Account:
     )
 
 
+async def first_login(
+    http: httpx.AsyncClient,
+    stack: Stack,
+    username: str,
+    initial: str = INITIAL_PASSWORD,
+    password: str = PASSWORD,
+) -> dict[str, Any]:
+    """Log in with the officer's password, change it, and refresh into unrestricted tokens."""
+    base = stack.url("identity")
+    tokens = await login(http, stack, username, initial)
+    assert tokens.get("password_change_required") is True, tokens
+    resp = await http.post(
+        f"{base}/users/me/password",
+        json={"current_password": initial, "new_password": password},
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    assert resp.status_code == 204, resp.text
+    resp = await http.post(f"{base}/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["password_change_required"] is False
+    return dict(resp.json())
+
+
 async def make_user(
     http: httpx.AsyncClient,
     stack: Stack,
@@ -78,7 +103,8 @@ async def make_user(
     username: str | None = None,
     display_name: str | None = None,
 ) -> Account:
-    """Create an account of a profile (as the security officer) and log it in."""
+    """Create an account of a profile (as the security officer), change its password at first
+    login (to PASSWORD) and return it logged in."""
     officer = await admin(http, stack)
     n = next(_counter)
     username = username or f"{profile}-{n}-{int(time.time() * 1000) % 1_000_000}"
@@ -86,14 +112,14 @@ async def make_user(
         "username": username,
         "display_name": display_name or f"{profile.replace('_', ' ').title()} {n}",
         "profile": profile,
-        "password": PASSWORD,
+        "password": INITIAL_PASSWORD,
     }
     if worker_id is not None:
         body["worker_id"] = worker_id
     resp = await http.post(f"{stack.url('identity')}/users", json=body, headers=officer.headers)
     assert resp.status_code == 201, resp.text
     user = resp.json()
-    tokens = await login(http, stack, username, PASSWORD)
+    tokens = await first_login(http, stack, username)
     return Account(
         id=user["id"],
         username=username,

@@ -25,6 +25,9 @@ STALE_FACTOR = 6
 
 ALLOWED_ALGORITHMS = ("RS256",)
 MIN_REFETCH_INTERVAL = 2.0
+# Claim of an access token whose password the security officer chose: until it is changed, the
+# token is refused everywhere but by the few identity routes that let the user change it.
+PASSWORD_CHANGE_CLAIM = "pwd_change"  # noqa: S105 - a claim name
 
 
 class GrantClaim(BaseModel):
@@ -53,6 +56,7 @@ class Principal(BaseModel):
     worker_id: str | None = None
     guardian_of: tuple[str, ...] = ()
     grants: tuple[GrantClaim, ...] = ()
+    password_change_required: bool = False
 
     def scope(self, right: Right | str) -> Scope:
         """This caller's scope for a right."""
@@ -172,6 +176,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
             worker_id=claims.get("worker_id"),
             guardian_of=tuple(claims.get("guardian_of") or ()),
             grants=tuple(claims.get("grants") or ()),
+            password_change_required=claims.get(PASSWORD_CHANGE_CLAIM) is True,
         )
     except (KeyError, ValidationError) as exc:
         raise unauthorized("Token lacks required claims") from exc
@@ -223,8 +228,19 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def get_current_user(request: Request) -> Principal:
-    """Verify the bearer token on every request."""
+def password_change_required() -> Problem:
+    """403 for a token issued before the first-login password change."""
+    return Problem(
+        403,
+        "Password change required: change it with identity's POST /users/me/password, "
+        "then refresh or log in again",
+        title="Password change required",
+        type_="https://ohs.example/problems/password-change-required",
+    )
+
+
+async def get_verified_user(request: Request) -> Principal:
+    """Verify the bearer token, accepting one that still awaits its password change."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
@@ -234,7 +250,17 @@ async def get_current_user(request: Request) -> Principal:
     return principal
 
 
+async def get_current_user(request: Request) -> Principal:
+    """Verify the bearer token on every request; 403 until a required password change is done."""
+    principal = await get_verified_user(request)
+    if principal.password_change_required:
+        raise password_change_required()
+    return principal
+
+
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
+# Only for the few routes a user must reach to change a password the officer chose.
+PendingPasswordChangeUser = Annotated[Principal, Depends(get_verified_user)]
 
 
 class Denied(Problem):
@@ -273,6 +299,7 @@ __all__ = [
     "Authorization",
     "CurrentUser",
     "Denied",
+    "PendingPasswordChangeUser",
     "Principal",
     "RequireRight",
     "TokenVerifier",

@@ -14,9 +14,11 @@ from sqlalchemy import select, text
 
 from common.errors import Problem
 from common.rights import Profile
+from identity.auth import guard
 from identity.grants.service import trace_expired
 from identity.keys.service import ensure_key
 from identity.settings import Settings
+from identity.trail import background_events
 from identity.users.models import Account
 from identity.users.passwords import Hasher
 from identity.users.schemas import UserCreate
@@ -48,7 +50,9 @@ async def ensure_admin(app: FastAPI) -> None:
             password=password,
         )
         try:
-            await create_user(session, settings, app.state.hasher, body, None, None)
+            await create_user(
+                session, settings, app.state.hasher, body, None, background_events(app, session)
+            )
         except Problem as exc:
             rules = ", ".join(e.get("rule", "?") for e in exc.extra.get("errors", []))
             raise RuntimeError(
@@ -77,7 +81,8 @@ async def _sweep(app: FastAPI) -> None:
         await asyncio.sleep(settings.grant_sweep_seconds)
         try:
             async with app.state.sessionmaker() as session:
-                await trace_expired(session)
+                await trace_expired(session, background_events(app, session))
+                await guard.purge(session, settings)
                 await session.commit()
         except Exception:
             log.exception("grant expiry sweep failed; retrying")

@@ -47,6 +47,8 @@ async def seed(stack: Any, shared: dict) -> None:
                 "display_name": display_name,
                 "profile": profile,
                 "password": DEMO_PASSWORD,
+                # Documented development-only passwords: no change forced at first login.
+                "password_change_required": False,
             }
             resp = await http.post(f"{base}/users", json=body, headers=headers)
             if resp.status_code == 409:

@@ -48,6 +48,20 @@ class Settings(ServiceSettings):
     lockout_base_seconds: int = Field(default=900, ge=1)
     lockout_max_seconds: int = Field(default=24 * 3600, ge=1)
 
+    # Throttling of /auth/login and /auth/refresh (fixed windows; 429 with Retry-After).
+    # Per client address: failed credential checks (wrong password, unknown user, bad refresh).
+    throttle_ip_failures: int = Field(default=60, ge=1)
+    throttle_ip_window_seconds: int = Field(default=60, ge=1)
+    # Per username, existing or not: failed logins, including those refused while locked.
+    throttle_account_failures: int = Field(default=120, ge=1)
+    throttle_account_window_seconds: int = Field(default=600, ge=1)
+    # Per account: refreshes (a client refreshes about once per access-token lifetime).
+    throttle_refresh_per_account: int = Field(default=60, ge=1)
+    throttle_refresh_window_seconds: int = Field(default=60, ge=1)
+    # How long the failure counter of a username without an account is kept after its last
+    # failure (a lock is always kept until it ends).
+    unknown_name_retention_seconds: int = Field(default=24 * 3600, ge=60)
+
     # Access grants.
     grant_max_minutes: int = Field(default=7 * 24 * 60, ge=1)
     grant_sweep_seconds: float = Field(default=5.0, gt=0)

@@ -141,6 +141,7 @@ async def _staff(stack: Any, http: httpx.AsyncClient, shared: dict) -> list[dict
             "display_name": "Dr Demo Physician",
             "profile": "physician",
             "password": DEMO_PHYSICIAN_PASSWORD,
+            "password_change_required": False,  # documented demo password (development only)
         }
         resp = await http.post(
             f"{identity}/users", json=body, headers={"Authorization": f"Bearer {admin}"}
@@ -276,6 +277,7 @@ async def _worker_accounts(
             "profile": "worker",
             "password": DEMO_WORKER_PASSWORD,
             "worker_id": worker_id,
+            "password_change_required": False,  # documented demo password (development only)
         }
         resp = await http.post(
             f"{identity}/users", json=body, headers={"Authorization": f"Bearer {admin}"}

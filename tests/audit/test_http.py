@@ -14,7 +14,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from common.devstack import Stack
 from tests.audit.support import Events, care, publish, staff, stored
-from tests.helpers import Account, admin, eventually, make_user
+from tests.helpers import INITIAL_PASSWORD, Account, admin, eventually, first_login, make_user
 
 pytestmark = pytest.mark.asyncio
 PROBLEM = "application/problem+json"
@@ -182,17 +182,14 @@ class TestWorkerHistory:
                 "username": f"guardian-{uuid.uuid4().hex[:8]}",
                 "display_name": "A Parent",
                 "profile": "worker",
-                "password": "Correct-Horse-42!",
+                "password": INITIAL_PASSWORD,
                 "worker_id": f"w-{uuid.uuid4()}",
                 "guardian_of": [accessed.worker_id],
             },
         )
         assert resp.status_code == 201, resp.text
-        login = await http.post(
-            f"{stack.url('identity')}/auth/login",
-            json={"username": resp.json()["username"], "password": "Correct-Horse-42!"},
-        )
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        tokens = await first_login(http, stack, resp.json()["username"])
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
         ward = await http.get(
             f"{stack.url('audit')}/me/access-history",
             params={"worker_id": accessed.worker_id},

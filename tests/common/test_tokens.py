@@ -122,3 +122,22 @@ class TestRights:
     async def test_scope_is_reported(self, client: httpx.AsyncClient, keys: KeyServer):
         resp = await client.get("/notes-only", headers=bearer(keys.keys[0].sign()))
         assert resp.json() == {"scope": "own"}
+
+
+class TestPasswordChangeClaim:
+    async def test_pending_password_change_is_refused_with_403(
+        self, client: httpx.AsyncClient, keys: KeyServer
+    ):
+        resp = await client.get("/whoami", headers=bearer(keys.keys[0].sign(pwd_change=True)))
+        assert resp.status_code == 403, resp.text
+        assert resp.headers["content-type"] == "application/problem+json"
+        assert resp.json()["type"].endswith("/password-change-required")
+        resp = await client.get("/notes-only", headers=bearer(keys.keys[0].sign(pwd_change=True)))
+        assert resp.status_code == 403
+        assert resp.json()["type"].endswith("/password-change-required")
+
+    async def test_false_or_absent_claim_is_a_full_token(
+        self, client: httpx.AsyncClient, keys: KeyServer
+    ):
+        resp = await client.get("/whoami", headers=bearer(keys.keys[0].sign(pwd_change=False)))
+        assert resp.status_code == 200, resp.text

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from common.devstack import Stack
-from tests.helpers import make_user
+from tests.helpers import INITIAL_PASSWORD, first_login, make_user
 from tests.identity.support import assert_problem, events, fresh_user, officer
 
 pytestmark = pytest.mark.asyncio
@@ -62,18 +62,13 @@ class TestThirdPartyVerification:
                 "username": "guardian-of-two",
                 "display_name": "A Guardian",
                 "profile": "worker",
-                "password": "Correct-Horse-42!",
+                "password": INITIAL_PASSWORD,
                 "guardian_of": ["minor-1", "minor-2"],
             },
             headers=so.headers,
         )
         assert resp.status_code == 201, resp.text
-        tokens = (
-            await http.post(
-                f"{stack.url('identity')}/auth/login",
-                json={"username": "guardian-of-two", "password": "Correct-Horse-42!"},
-            )
-        ).json()
+        tokens = await first_login(http, stack, "guardian-of-two")
         access = tokens["access_token"]
         assert (await verify(http, stack, access))["guardian_of"] == ["minor-1", "minor-2"]
         guardian_id = resp.json()["id"]

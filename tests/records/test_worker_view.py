@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from common.devstack import Stack
-from tests.helpers import PASSWORD, Account, admin, login
+from tests.helpers import INITIAL_PASSWORD, Account, admin, first_login
 from tests.records.conftest import File, events_since, last_outbox_id, new_file
 
 pytestmark = pytest.mark.asyncio
@@ -150,13 +150,13 @@ class TestGuardian:
                 "username": username,
                 "display_name": "Parent of a minor",
                 "profile": "worker",
-                "password": PASSWORD,
+                "password": INITIAL_PASSWORD,
                 "guardian_of": [file.worker_id],
             },
             headers=officer.headers,
         )
         assert resp.status_code == 201, resp.text
-        token = (await login(http, stack, username, PASSWORD))["access_token"]
+        token = (await first_login(http, stack, username))["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         base = stack.url("records")
         mine = await http.get(f"{base}/me/record", headers=headers)

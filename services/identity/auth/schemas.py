@@ -33,6 +33,11 @@ class TokenRead(BaseModel):
     refresh_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type
     expires_in: int
+    password_change_required: bool = Field(
+        default=False,
+        description="the access token (claim pwd_change) works only for POST /users/me/password, "
+        "GET /users/me and POST /auth/logout until the password is changed; then refresh",
+    )
 
 
 class SessionRead(BaseModel):

@@ -9,21 +9,23 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.errors import Problem, problem_response, unavailable
+from common.events import Actor
 from common.rights import GRANTABLE_PROFILES
-from common.tokens import Principal
+from common.tokens import PASSWORD_CHANGE_CLAIM, Principal
+from common.trail import RequestEvents
+from identity.auth import guard
 from identity.auth.models import RefreshToken, Session
 from identity.auth.schemas import LoginCreate, TokenRead
 from identity.grants.service import as_claim, live_grants
 from identity.keys import service as keys
 from identity.settings import Settings
-from identity.trail import emit
+from identity.trail import account_resource, session_resource
 from identity.users.models import Account
 from identity.users.passwords import Hasher
 
@@ -89,7 +91,7 @@ async def access_claims(
         if account.profile in GRANTABLE_PROFILES
         else []
     )
-    return {
+    claims: dict[str, Any] = {
         "iss": settings.token_issuer,
         "aud": settings.token_audience,
         "sub": str(account.id),
@@ -104,6 +106,9 @@ async def access_claims(
         "guardian_of": list(account.guardian_of or []),
         "grants": grants,
     }
+    if account.password_change_required:
+        claims[PASSWORD_CHANGE_CLAIM] = True
+    return claims
 
 
 async def issue_tokens(
@@ -119,6 +124,7 @@ async def issue_tokens(
         access_token=keys.sign(key, claims),
         refresh_token=refresh,
         expires_in=settings.access_token_seconds,
+        password_change_required=account.password_change_required,
     )
 
 
@@ -140,43 +146,52 @@ async def password_change_token(session: AsyncSession, settings: Settings, accou
     )
 
 
+def lock_seconds(settings: Settings, lock_count: int) -> int:
+    """How long the n-th consecutive lock lasts: 15 minutes, doubling per lock, capped."""
+    return int(
+        min(settings.lockout_base_seconds * 2 ** (lock_count - 1), settings.lockout_max_seconds)
+    )
+
+
 async def record_failure(
-    session: AsyncSession, settings: Settings, account: Account, request: Request, reason: str
+    session: AsyncSession,
+    settings: Settings,
+    account: Account,
+    events: RequestEvents,
+    reason: str,
 ) -> None:
     """Count a wrong password; lock the account at the threshold (15 min, doubling, capped)."""
     now = utcnow()
-    resource = {"type": "account", "id": str(account.id), "part": None}
+    actor, resource = Actor.of(account), account_resource(account)
     account.failed_attempts += 1
-    await emit(
-        session,
-        "login_failed",
-        actor=account,
-        request=request,
-        outcome="denied",
-        resource=resource,
-        details={"reason": reason, "consecutive_failures": account.failed_attempts},
-    )
-    if account.failed_attempts >= settings.lockout_threshold:
-        account.lock_count += 1
-        seconds = min(
-            settings.lockout_base_seconds * 2 ** (account.lock_count - 1),
-            settings.lockout_max_seconds,
-        )
-        account.locked_until = now + timedelta(seconds=seconds)
-        account.failed_attempts = 0
-        await emit(
-            session,
-            "lockout",
-            actor=account,
-            request=request,
+    drafts = [
+        events.draft(
+            "login_failed",
+            actor=actor,
             outcome="denied",
             resource=resource,
-            details={
-                "seconds": seconds,
-                "lock_count": account.lock_count,
-                "locked_until": account.locked_until.isoformat(),
-            },
+            details={"reason": reason, "consecutive_failures": account.failed_attempts},
         )
+    ]
+    if account.failed_attempts >= settings.lockout_threshold:
+        account.lock_count += 1
+        seconds = lock_seconds(settings, account.lock_count)
+        account.locked_until = now + timedelta(seconds=seconds)
+        account.failed_attempts = 0
+        drafts.append(
+            events.draft(
+                "lockout",
+                actor=actor,
+                outcome="denied",
+                resource=resource,
+                details={
+                    "seconds": seconds,
+                    "lock_count": account.lock_count,
+                    "locked_until": account.locked_until.isoformat(),
+                },
+            )
+        )
+    await events.emit(*drafts)
     await session.flush()
 
 
@@ -193,68 +208,138 @@ async def login(
     settings: Settings,
     hasher: Hasher,
     body: LoginCreate,
-    request: Request,
+    events: RequestEvents,
 ) -> TokenRead | JSONResponse:
-    """Check credentials under a row lock so concurrent attempts on one account serialise.
+    """Throttle, then check the credentials; failures count per client and per username.
 
     Failures must be committed, so they are returned as problem responses, not raised.
     """
     username = body.username.strip().lower()
+    client = events.client.ip or "unknown"
+    by_ip, by_name = guard.ip_limit(settings), guard.account_limit(settings)
+    wait = await guard.blocked_for(session, [(by_ip, client), (by_name, username)])
+    if wait is not None:
+        return await _throttled(session, events, wait, [(by_ip, client), (by_name, username)])
+    response = await _login(session, settings, hasher, username, body.password, events)
+    if isinstance(response, JSONResponse) and response.status_code in (401, 423):
+        # A password was checked (401) or refused unchecked (423): both count per username;
+        # only checked passwords count per client, so a locked account cannot block an office.
+        if response.status_code == 401:
+            await guard.hit(session, by_ip, client)
+        await guard.hit(session, by_name, username)
+    return response
+
+
+async def _throttled(
+    session: AsyncSession,
+    events: RequestEvents,
+    wait: float,
+    counters: list[tuple[guard.Limit, str]],
+) -> JSONResponse:
+    """429; traced once per window and counter (the first refused attempt), not per request."""
+    first = []
+    for limit, value in counters:
+        over = await guard.blocked_for(session, [(limit, value)]) is not None
+        if over and await guard.first_refusal(session, limit, value):
+            first.append(limit.prefix)
+    if first:
+        await events.emit(
+            events.draft(
+                "login_throttled",
+                outcome="denied",
+                details={"throttled_by": first, "retry_after": math.ceil(wait)},
+            )
+        )
+    return problem_response(guard.throttled(wait))
+
+
+async def _unknown_user(
+    session: AsyncSession,
+    settings: Settings,
+    hasher: Hasher,
+    username: str,
+    password: str,
+    events: RequestEvents,
+) -> JSONResponse:
+    """A name without an account keeps a lockout state of its own and answers as an account."""
+    state = await guard.unknown_name(session, username)
+    now = utcnow()
+    if state.locked_until is not None and state.locked_until > now:
+        await events.emit(
+            events.draft(
+                "login",
+                outcome="denied",
+                details={"reason": "account_locked", "unknown_user": True},
+            )
+        )
+        return problem_response(account_locked((state.locked_until - now).total_seconds()))
+    await hasher.verify(password, hasher.dummy_hash)
+    state.failed_attempts += 1
+    details: dict[str, Any] = {
+        "reason": "unknown_user",
+        "consecutive_failures": state.failed_attempts,
+    }
+    if state.failed_attempts >= settings.lockout_threshold:
+        state.lock_count += 1
+        state.locked_until = now + timedelta(seconds=lock_seconds(settings, state.lock_count))
+        state.failed_attempts = 0
+        details["locked_until"] = state.locked_until.isoformat()
+    await guard.save_unknown_name(session, state)
+    await events.emit(events.draft("login_failed", outcome="denied", details=details))
+    return problem_response(bad_credentials())
+
+
+async def _login(
+    session: AsyncSession,
+    settings: Settings,
+    hasher: Hasher,
+    username: str,
+    password: str,
+    events: RequestEvents,
+) -> TokenRead | JSONResponse:
+    """Check credentials under a row lock so concurrent attempts on one account serialise."""
     account = (
         await session.execute(select(Account).where(Account.username == username).with_for_update())
     ).scalar_one_or_none()
     now = utcnow()
     if account is None:
-        await hasher.verify(body.password, hasher.dummy_hash)
-        await emit(
-            session,
-            "login_failed",
-            actor=None,
-            request=request,
-            outcome="denied",
-            details={"reason": "unknown_user"},
-        )
-        return problem_response(bad_credentials())
-    resource = {"type": "account", "id": str(account.id), "part": None}
+        return await _unknown_user(session, settings, hasher, username, password, events)
+    actor, resource = Actor.of(account), account_resource(account)
     if account.locked_until is not None and account.locked_until > now:
-        await emit(
-            session,
-            "login",
-            actor=account,
-            request=request,
-            outcome="denied",
-            resource=resource,
-            details={"reason": "account_locked", "locked_until": account.locked_until.isoformat()},
+        await events.emit(
+            events.draft(
+                "login",
+                actor=actor,
+                outcome="denied",
+                resource=resource,
+                details={
+                    "reason": "account_locked",
+                    "locked_until": account.locked_until.isoformat(),
+                },
+            )
         )
         return problem_response(account_locked((account.locked_until - now).total_seconds()))
-    ok = await hasher.verify(body.password, account.password_hash)
+    ok = await hasher.verify(password, account.password_hash)
     account.password_checks += 1
     if not account.active:
-        await emit(
-            session,
-            "login_failed",
-            actor=account,
-            request=request,
-            outcome="denied",
-            resource=resource,
-            details={"reason": "account_inactive"},
-        )
+        # Counted like a wrong password, so an inactive account locks as any name does.
+        await record_failure(session, settings, account, events, "account_inactive")
         return problem_response(bad_credentials())
     if not ok:
-        await record_failure(session, settings, account, request, "wrong_password")
+        await record_failure(session, settings, account, events, "wrong_password")
         return problem_response(bad_credentials())
     account.failed_attempts = 0
     account.lock_count = 0
     account.locked_until = None
     if password_expired(account, settings):
-        await emit(
-            session,
-            "login",
-            actor=account,
-            request=request,
-            outcome="denied",
-            resource=resource,
-            details={"reason": "password_expired"},
+        await events.emit(
+            events.draft(
+                "login",
+                actor=actor,
+                outcome="denied",
+                resource=resource,
+                details={"reason": "password_expired"},
+            )
         )
         token = await password_change_token(session, settings, account)
         await session.flush()
@@ -269,24 +354,17 @@ async def login(
             )
         )
     account.last_login_at = now
-    client = request.client.host if request.client else None
     sess = Session(
         account_id=account.id,
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(seconds=settings.session_max_seconds),
-        client_ip=client,
-        user_agent=(request.headers.get("user-agent") or "")[:255] or None,
+        client_ip=events.client.ip,
+        user_agent=events.client.user_agent,
     )
     session.add(sess)
     await session.flush()
-    await emit(
-        session,
-        "login",
-        actor=account,
-        request=request,
-        resource={"type": "session", "id": str(sess.id), "part": None},
-    )
+    await events.emit(events.draft("login", actor=actor, resource=session_resource(sess.id)))
     return await issue_tokens(session, settings, account, sess)
 
 
@@ -351,7 +429,22 @@ def _session_open(sess: Session, account: Account, settings: Settings) -> str | 
 
 
 async def refresh(
-    session: AsyncSession, settings: Settings, token: str, request: Request
+    session: AsyncSession, settings: Settings, token: str, events: RequestEvents
+) -> TokenRead | JSONResponse:
+    """Throttled per client (failed refreshes) and per account (refreshes), then rotate."""
+    client = events.client.ip or "unknown"
+    by_ip = guard.ip_limit(settings)
+    wait = await guard.blocked_for(session, [(by_ip, client)])
+    if wait is not None:
+        return await _throttled(session, events, wait, [(by_ip, client)])
+    response = await _refresh(session, settings, token, events)
+    if isinstance(response, JSONResponse) and response.status_code == 401:
+        await guard.hit(session, by_ip, client)
+    return response
+
+
+async def _refresh(
+    session: AsyncSession, settings: Settings, token: str, events: RequestEvents
 ) -> TokenRead | JSONResponse:
     """Exchange a refresh token once; a second use of the same token ends the whole session."""
     row = (
@@ -371,38 +464,41 @@ async def refresh(
         was_open = sess.ended_at is None
         await _end_one(session, sess, "refresh_token_reuse")
         if was_open:
-            await emit(
-                session,
-                "session_revoked",
-                actor=account,
-                request=request,
-                outcome="denied",
-                resource={"type": "session", "id": str(sess.id), "part": None},
-                details={"reason": "refresh_token_reuse"},
+            await events.emit(
+                events.draft(
+                    "session_revoked",
+                    actor=Actor.of(account),
+                    outcome="denied",
+                    resource=session_resource(sess.id),
+                    details={"reason": "refresh_token_reuse"},
+                )
             )
         return problem_response(session_ended("Refresh token reused; the session is ended"))
     reason = "revoked" if stored.revoked_at is not None else _session_open(sess, account, settings)
     if reason is not None:
         await _end_one(session, sess, reason)
         return problem_response(session_ended(f"Session ended ({reason})"))
+    per_account = guard.refresh_limit(settings)
+    if await guard.hit(session, per_account, str(account.id)) > per_account.limit:
+        # The token stays unused: the client may present it again after Retry-After.
+        wait = await guard.blocked_for(session, [(per_account, str(account.id))])
+        return problem_response(guard.throttled(wait or per_account.window))
     now = utcnow()
     stored.used_at = now
     sess.last_seen_at = now
     return await issue_tokens(session, settings, account, sess)
 
 
-async def logout(session: AsyncSession, principal: Principal, request: Request) -> None:
+async def logout(session: AsyncSession, principal: Principal, events: RequestEvents) -> None:
     """End the caller's session and revoke its refresh tokens."""
     sess = await session.get(Session, uuid.UUID(principal.session_id), with_for_update=True)
     if sess is None:
         return
     await _end_one(session, sess, "logout")
-    await emit(
-        session,
-        "logout",
-        actor=principal,
-        request=request,
-        resource={"type": "session", "id": principal.session_id, "part": None},
+    await events.emit(
+        events.draft(
+            "logout", actor=Actor.of(principal), resource=session_resource(principal.session_id)
+        )
     )
 
 

@@ -12,6 +12,7 @@ from common.db import SessionDep, utcnow
 from common.errors import not_found
 from common.rights import Right, Scope
 from common.tokens import CurrentUser, Denied, RequireRight
+from common.trail import EventContext
 from identity.grants import service
 from identity.grants.models import AccessGrant
 from identity.grants.schemas import AccessGrantCreate, AccessGrantRead
@@ -50,10 +51,14 @@ def _read(grant: AccessGrant) -> AccessGrantRead:
     responses=ERRORS,
 )
 async def create_grant(
-    body: AccessGrantCreate, auth: GrantAccess, request: Request, session: SessionDep
+    body: AccessGrantCreate,
+    auth: GrantAccess,
+    request: Request,
+    session: SessionDep,
+    events: EventContext,
 ) -> AccessGrantRead:
     """Create and trace a grant."""
-    grant = await service.create(session, request.app.state.settings, body, auth.principal, request)
+    grant = await service.create(session, request.app.state.settings, body, auth.principal, events)
     return _read(grant)
 
 
@@ -118,8 +123,8 @@ async def get_grant(
     responses={**ERRORS, 404: {"description": "Unknown"}, 409: {"description": "Already ended"}},
 )
 async def revoke_grant(
-    grant_id: uuid.UUID, auth: GrantAccess, request: Request, session: SessionDep
+    grant_id: uuid.UUID, auth: GrantAccess, session: SessionDep, events: EventContext
 ) -> Response:
     """End the grant now; the grantee's current tokens stop carrying it within seconds."""
-    await service.revoke(session, grant_id, auth.principal, request)
+    await service.revoke(session, grant_id, auth.principal, events)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -5,24 +5,24 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.errors import conflict, invalid, not_found
+from common.events import Actor, Resource
 from common.rights import GRANTABLE_PROFILES
 from common.tokens import Principal
+from common.trail import RequestEvents
 from identity.grants.models import AccessGrant
 from identity.grants.schemas import AccessGrantCreate
 from identity.settings import Settings
-from identity.trail import emit
 from identity.users.models import Account
 
 
-def grant_resource(grant: AccessGrant) -> dict[str, str | None]:
+def grant_resource(grant: AccessGrant) -> Resource:
     """The resource block of a grant event."""
-    return {"type": "access_grant", "id": str(grant.id), "part": None}
+    return Resource(type="access_grant", id=str(grant.id))
 
 
 async def live_grants(session: AsyncSession, account_id: uuid.UUID) -> list[AccessGrant]:
@@ -54,7 +54,7 @@ async def create(
     settings: Settings,
     body: AccessGrantCreate,
     director: Principal,
-    request: Request,
+    events: RequestEvents,
 ) -> AccessGrant:
     """Grant a developer or helpdesk account time-limited access; traced as grant_created."""
     if body.minutes > settings.grant_max_minutes:
@@ -97,30 +97,25 @@ async def create(
     )
     session.add(grant)
     await session.flush()
-    await emit(
-        session,
-        "grant_created",
-        actor=director,
-        request=request,
-        worker_id=grant.worker_id,
-        resource=grant_resource(grant),
-        purpose=grant.reason,
-        details={
-            "grantee": {
-                "user_id": str(grantee.id),
-                "username": grantee.username,
-                "display_name": grantee.display_name,
-                "profile": grantee.profile,
+    await events.emit(
+        events.draft(
+            "grant_created",
+            actor=Actor.of(director),
+            worker_id=grant.worker_id,
+            resource=grant_resource(grant),
+            purpose=grant.reason,
+            details={
+                "grantee": Actor.of(grantee).model_dump(),
+                "expires_at": grant.expires_at.isoformat(),
+                "scope": "worker" if grant.worker_id else "all_workers",
             },
-            "expires_at": grant.expires_at.isoformat(),
-            "scope": "worker" if grant.worker_id else "all_workers",
-        },
+        )
     )
     return grant
 
 
 async def revoke(
-    session: AsyncSession, grant_id: uuid.UUID, director: Principal, request: Request
+    session: AsyncSession, grant_id: uuid.UUID, director: Principal, events: RequestEvents
 ) -> AccessGrant:
     """End a live grant now; traced as grant_revoked."""
     grant = (
@@ -136,20 +131,20 @@ async def revoke(
     grant.revoked_at = now
     grant.revoked_by = uuid.UUID(director.user_id)
     await session.flush()
-    await emit(
-        session,
-        "grant_revoked",
-        actor=director,
-        request=request,
-        worker_id=grant.worker_id,
-        resource=grant_resource(grant),
-        purpose=grant.reason,
-        details={"grantee_id": str(grant.grantee_id)},
+    await events.emit(
+        events.draft(
+            "grant_revoked",
+            actor=Actor.of(director),
+            worker_id=grant.worker_id,
+            resource=grant_resource(grant),
+            purpose=grant.reason,
+            details={"grantee_id": str(grant.grantee_id)},
+        )
     )
     return grant
 
 
-async def trace_expired(session: AsyncSession, limit: int = 200) -> int:
+async def trace_expired(session: AsyncSession, events: RequestEvents, limit: int = 200) -> int:
     """Emit grant_expired for grants that ran out on their own (once each)."""
     now = utcnow()
     result = await session.execute(
@@ -166,17 +161,20 @@ async def trace_expired(session: AsyncSession, limit: int = 200) -> int:
     grants = list(result.scalars())
     for grant in grants:
         grant.expiry_traced_at = now
-        await emit(
-            session,
-            "grant_expired",
-            actor=None,
-            worker_id=grant.worker_id,
-            resource=grant_resource(grant),
-            purpose=grant.reason,
-            details={
-                "grantee_id": str(grant.grantee_id),
-                "expires_at": grant.expires_at.isoformat(),
-            },
+    await events.emit(
+        *(
+            events.draft(
+                "grant_expired",
+                worker_id=grant.worker_id,
+                resource=grant_resource(grant),
+                purpose=grant.reason,
+                details={
+                    "grantee_id": str(grant.grantee_id),
+                    "expires_at": grant.expires_at.isoformat(),
+                },
+            )
+            for grant in grants
         )
+    )
     await session.flush()
     return len(grants)

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 
 from common.db import make_engine, make_sessionmaker
+from common.events import EventDraft, Resource
+from common.outbox import record_events
 from identity.keys import service
 from identity.settings import Settings
-from identity.trail import emit
+from identity.trail import SOURCE
 
 
 async def _rotate() -> str:
@@ -17,13 +19,14 @@ async def _rotate() -> str:
     try:
         async with make_sessionmaker(engine)() as session:
             key = await service.rotate(session, settings)
-            await emit(
-                session,
-                "key_rotated",
+            draft = EventDraft(
+                source=SOURCE,
                 actor=None,
-                resource={"type": "signing_key", "id": key.kid, "part": None},
+                action="key_rotated",
+                resource=Resource(type="signing_key", id=key.kid),
                 details={"kid": key.kid, "via": "cli"},
             )
+            await record_events(session, [draft])
             await session.commit()
             return key.kid
     finally:

@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from common.db import SessionDep
+from common.events import Actor, Resource
 from common.rights import Right
 from common.tokens import RequireRight
+from common.trail import EventContext
 from identity.keys import service
 from identity.keys.schemas import JwksRead, KeyRead
-from identity.trail import emit
 
 router = APIRouter(tags=["keys"])
 
@@ -34,16 +35,17 @@ async def rotate(
     auth: RequireRight(Right.MANAGE_ACCOUNTS),  # type: ignore[valid-type]
     request: Request,
     session: SessionDep,
+    events: EventContext,
 ) -> KeyRead:
     """Rotate now; traced as key_rotated."""
     key = await service.rotate(session, request.app.state.settings)
     details: dict[str, Any] = {"kid": key.kid}
-    await emit(
-        session,
-        "key_rotated",
-        actor=auth.principal,
-        request=request,
-        resource={"type": "signing_key", "id": key.kid, "part": None},
-        details=details,
+    await events.emit(
+        events.draft(
+            "key_rotated",
+            actor=Actor.of(auth.principal),
+            resource=Resource(type="signing_key", id=key.kid),
+            details=details,
+        )
     )
     return KeyRead(kid=key.kid, algorithm=key.algorithm, created_at=key.created_at)

@@ -12,7 +12,16 @@ from jose import JWTError, jwt
 from common.db import SessionDep
 from common.errors import Problem, unauthorized
 from common.rights import Profile, Right
-from common.tokens import CurrentUser, Denied, Principal, RequireRight, TokenVerifier, bearer_token
+from common.tokens import (
+    CurrentUser,
+    Denied,
+    PendingPasswordChangeUser,
+    Principal,
+    RequireRight,
+    TokenVerifier,
+    bearer_token,
+)
+from common.trail import EventContext
 from identity.auth.service import PASSWORD_CHANGE_AUDIENCE_SUFFIX
 from identity.settings import Settings
 from identity.text import Text
@@ -40,12 +49,16 @@ def _settings(request: Request) -> Settings:
     responses={**ERRORS, 409: {"description": "Username taken"}},
 )
 async def create_user(
-    body: UserCreate, auth: ManageAccounts, request: Request, session: SessionDep
+    body: UserCreate,
+    auth: ManageAccounts,
+    request: Request,
+    session: SessionDep,
+    events: EventContext,
 ) -> UserRead:
-    """Create an account; its password is usable at once (no change forced at first login)."""
+    """Create an account; its first login must replace the password (`password_change_required`)."""
     settings = _settings(request)
     account = await service.create_user(
-        session, settings, request.app.state.hasher, body, auth.principal, request
+        session, settings, request.app.state.hasher, body, auth.principal, events
     )
     return service.to_read(account, settings)
 
@@ -72,7 +85,9 @@ async def list_users(
 
 
 @router.get("/users/me", summary="The caller's own account", responses=ERRORS)
-async def me(principal: CurrentUser, request: Request, session: SessionDep) -> UserRead:
+async def me(
+    principal: PendingPasswordChangeUser, request: Request, session: SessionDep
+) -> UserRead:
     """The account behind the bearer token."""
     account = await service.get_account(session, uuid.UUID(principal.user_id))
     return service.to_read(account, _settings(request))
@@ -128,11 +143,12 @@ async def change_password(
     caller: Annotated[tuple[uuid.UUID, uuid.UUID | None], Depends(password_change_caller)],
     request: Request,
     session: SessionDep,
+    events: EventContext,
 ) -> Response:
     """Change the password; refused passwords are reported rule by rule."""
     account_id, session_id = caller
     refused: JSONResponse | None = await service.change_password(
-        session, _settings(request), request.app.state.hasher, account_id, body, request, session_id
+        session, _settings(request), request.app.state.hasher, account_id, body, events, session_id
     )
     return refused or Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -164,9 +180,10 @@ async def update_user(
     auth: ManageAccounts,
     request: Request,
     session: SessionDep,
+    events: EventContext,
 ) -> UserRead:
     """Apply the change and trace it."""
-    account = await service.update_user(session, user_id, body, auth.principal, request)
+    account = await service.update_user(session, user_id, body, auth.principal, events)
     return service.to_read(account, _settings(request))
 
 
@@ -176,8 +193,12 @@ async def update_user(
     responses=ERRORS,
 )
 async def unlock_user(
-    user_id: uuid.UUID, auth: ManageAccounts, request: Request, session: SessionDep
+    user_id: uuid.UUID,
+    auth: ManageAccounts,
+    request: Request,
+    session: SessionDep,
+    events: EventContext,
 ) -> UserRead:
     """Unlock and reset the failure counters."""
-    account = await service.unlock(session, user_id, auth.principal, request)
+    account = await service.unlock(session, user_id, auth.principal, events)
     return service.to_read(account, _settings(request))

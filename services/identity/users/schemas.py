@@ -30,6 +30,11 @@ class UserCreate(BaseModel):
         max_length=20,
         description="worker-profile guardian accounts: the minors' files they may see",
     )
+    password_change_required: bool = Field(
+        default=True,
+        description="the first login must change the password; false is accepted in the "
+        "development environment only (demo and benchmark accounts)",
+    )
 
     @field_validator("display_name")
     @classmethod
@@ -84,6 +89,7 @@ class UserRead(BaseModel):
     guardian_of: list[str]
     password_changed_at: datetime
     password_expires_at: datetime
+    password_change_required: bool = False
     locked_until: datetime | None
     last_login_at: datetime | None
     created_at: datetime

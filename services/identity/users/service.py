@@ -6,18 +6,20 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.errors import Problem, conflict, invalid, not_found, problem_response
+from common.events import Actor
 from common.rights import Profile
 from common.tokens import Principal
+from common.trail import RequestEvents
+from identity.auth import guard
 from identity.auth.service import account_locked, end_sessions, locked_for, record_failure
 from identity.settings import Settings
-from identity.trail import account_resource, emit
+from identity.trail import account_resource
 from identity.users.models import Account, PasswordHistory
 from identity.users.passwords import Hasher, history_violation, violations
 from identity.users.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
@@ -50,7 +52,7 @@ async def create_user(
     hasher: Hasher,
     body: UserCreate,
     officer: Principal | None,
-    request: Request | None,
+    events: RequestEvents,
 ) -> Account:
     """Create a personal account; the password given works at once."""
     username = body.username.lower()
@@ -58,6 +60,11 @@ async def create_user(
         raise invalid(
             "Only worker accounts are linked to health files",
             [field_error("body.worker_id", "allowed for profile worker only")],
+        )
+    if not body.password_change_required and settings.environment != "development":
+        raise invalid(
+            "Accounts created with a password must change it at first login",
+            [field_error("body.password_change_required", "false only in development")],
         )
     errors = violations(body.password, settings, field="body.password")
     if errors:
@@ -80,19 +87,22 @@ async def create_user(
         updated_at=now,
         created_by=by,
         updated_by=by,
+        # The bootstrap admin's password comes from the operator's environment, not an officer.
+        password_change_required=officer is not None and body.password_change_required,
     )
     session.add(account)
     await session.flush()
+    await guard.forget_name(session, username)
     session.add(PasswordHistory(account_id=account.id, password_hash=hashed, created_at=now))
     await session.flush()
-    await emit(
-        session,
-        "account_created",
-        actor=officer,
-        request=request,
-        worker_id=account.worker_id,
-        resource=account_resource(account),
-        details={"username": account.username, "profile": account.profile},
+    await events.emit(
+        events.draft(
+            "account_created",
+            actor=Actor.of(officer) if officer else None,
+            worker_id=account.worker_id,
+            resource=account_resource(account),
+            details={"username": account.username, "profile": account.profile},
+        )
     )
     return account
 
@@ -143,7 +153,7 @@ async def update_user(
     account_id: uuid.UUID,
     body: UserUpdate,
     officer: Principal,
-    request: Request,
+    events: RequestEvents,
 ) -> Account:
     """Change profile, activation or display name; deactivation ends every session at once."""
     account = await get_account(session, account_id, lock=True)
@@ -162,7 +172,7 @@ async def update_user(
             "A worker account linked to a file cannot take a staff profile",
             [field_error("body.profile", "create a separate staff account")],
         )
-    resource = account_resource(account)
+    actor, resource = Actor.of(officer), account_resource(account)
     if body.guardian_of is not None and body.guardian_of != list(account.guardian_of):
         if account.profile != Profile.WORKER.value:
             raise invalid(
@@ -170,41 +180,39 @@ async def update_user(
                 [field_error("body.guardian_of", "allowed for profile worker only")],
             )
         before_links, account.guardian_of = list(account.guardian_of), body.guardian_of
-        await emit(
-            session,
-            "guardian_links_changed",
-            actor=officer,
-            request=request,
-            resource=resource,
-            details={"user_id": str(account.id), "from": before_links, "to": body.guardian_of},
+        await events.emit(
+            events.draft(
+                "guardian_links_changed",
+                actor=actor,
+                resource=resource,
+                details={"user_id": str(account.id), "from": before_links, "to": body.guardian_of},
+            )
         )
     if body.display_name is not None and body.display_name.strip():
         account.display_name = body.display_name.strip()
     if body.profile is not None and body.profile.value != account.profile:
         before, account.profile = account.profile, body.profile.value
-        await emit(
-            session,
-            "profile_changed",
-            actor=officer,
-            request=request,
-            resource=resource,
-            details={"user_id": str(account.id), "from": before, "to": account.profile},
+        await events.emit(
+            events.draft(
+                "profile_changed",
+                actor=actor,
+                resource=resource,
+                details={"user_id": str(account.id), "from": before, "to": account.profile},
+            )
         )
     if body.active is not None and body.active != account.active:
         account.active = body.active
         if body.active:
-            await emit(
-                session, "account_reactivated", actor=officer, request=request, resource=resource
-            )
+            await events.emit(events.draft("account_reactivated", actor=actor, resource=resource))
         else:
             ended = await end_sessions(session, account.id, "account_deactivated")
-            await emit(
-                session,
-                "account_deactivated",
-                actor=officer,
-                request=request,
-                resource=resource,
-                details={"sessions_ended": ended},
+            await events.emit(
+                events.draft(
+                    "account_deactivated",
+                    actor=actor,
+                    resource=resource,
+                    details={"sessions_ended": ended},
+                )
             )
     account.updated_at = utcnow()
     account.updated_by = officer.user_id
@@ -213,7 +221,7 @@ async def update_user(
 
 
 async def unlock(
-    session: AsyncSession, account_id: uuid.UUID, officer: Principal, request: Request
+    session: AsyncSession, account_id: uuid.UUID, officer: Principal, events: RequestEvents
 ) -> Account:
     """Lift a lock and reset the failure counters."""
     account = await get_account(session, account_id, lock=True)
@@ -223,13 +231,13 @@ async def unlock(
     account.lock_count = 0
     account.updated_at = utcnow()
     account.updated_by = officer.user_id
-    await emit(
-        session,
-        "unlock",
-        actor=officer,
-        request=request,
-        resource=account_resource(account),
-        details={"user_id": str(account.id), "was_locked": was_locked},
+    await events.emit(
+        events.draft(
+            "unlock",
+            actor=Actor.of(officer),
+            resource=account_resource(account),
+            details={"user_id": str(account.id), "was_locked": was_locked},
+        )
     )
     await session.flush()
     return account
@@ -241,7 +249,7 @@ async def change_password(
     hasher: Hasher,
     account_id: uuid.UUID,
     body: PasswordChange,
-    request: Request,
+    events: RequestEvents,
     keep_session: uuid.UUID | None,
 ) -> JSONResponse | None:
     """Check the current password (it counts towards lockout), apply the policy and history."""
@@ -254,7 +262,7 @@ async def change_password(
     ok = await hasher.verify(body.current_password, account.password_hash)
     account.password_checks += 1
     if not ok:
-        await record_failure(session, settings, account, request, "wrong_current_password")
+        await record_failure(session, settings, account, events, "wrong_current_password")
         return problem_response(
             invalid(
                 "The current password is wrong",
@@ -282,6 +290,7 @@ async def change_password(
     now = utcnow()
     account.password_hash = await hasher.hash(body.new_password)
     account.password_changed_at = now
+    account.password_change_required = False
     account.updated_at = now
     account.updated_by = str(account.id)
     session.add(
@@ -301,12 +310,12 @@ async def change_password(
         )
     )
     ended = await end_sessions(session, account.id, "password_changed", keep=keep_session)
-    await emit(
-        session,
-        "password_changed",
-        actor=account,
-        request=request,
-        resource=account_resource(account),
-        details={"other_sessions_ended": ended},
+    await events.emit(
+        events.draft(
+            "password_changed",
+            actor=Actor.of(account),
+            resource=account_resource(account),
+            details={"other_sessions_ended": ended},
+        )
     )
     return None
