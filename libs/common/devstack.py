@@ -380,6 +380,22 @@ class Stack:
             ]
             raise StackError("cannot start, ports taken:\n" + "\n".join(lines))
 
+    def _say_if_restarted(self) -> None:
+        """On a restart with the databases kept, the memory broker is new and empty."""
+        try:
+            out = self.postgres.psql(
+                "SELECT count(*) FROM consumer_position WHERE next_offset > 0", "audit"
+            )
+            read_before = int(out.split()[0]) > 0 if out.split() else False
+        except Exception:  # a fresh database, or no audit service: nothing to say
+            return
+        if read_before:
+            self.say(
+                "• the broker started empty (memory storage): the audit consumer sees a new log,"
+                " reads it from its start, and the trail catches up from the outboxes"
+                " (nothing is lost)"
+            )
+
     async def start(self) -> None:
         """Start everything and wait until every service is ready."""
         t0 = time.monotonic()
@@ -395,6 +411,7 @@ class Stack:
         await self.broker.create_topics()
         self.say("• migrations")
         await self.migrate()
+        self._say_if_restarted()
         self.say("• services, outbox relays and the audit consumer")
         self.start_children()
         await self.wait_ready(60)

@@ -15,11 +15,12 @@ import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from audit.core.models import derived_id
+from audit.core.logs import SavedPosition, fingerprint, reset_reason
+from audit.gaps.detector import GapDetector
 from audit.ingest.models import ConsumerPosition
 from audit.ingest.service import (
     Incoming,
@@ -30,9 +31,9 @@ from audit.ingest.service import (
     ingest,
     parse,
     quarantine,
+    record_resets,
     save_positions,
 )
-from audit.projections.models import Gap, SourceStat
 from audit.settings import Settings
 from audit.store.service import Signer, checkpoint
 from common.db import make_engine, make_sessionmaker, utcnow
@@ -41,11 +42,16 @@ from common.events import ALL_TOPICS, HEARTBEAT_TOPIC, TOPIC_BY_SOURCE, format_t
 log = logging.getLogger("ohs.audit.consumer")
 
 
-async def db_positions(maker: async_sessionmaker[AsyncSession]) -> dict[tuple[str, int], int]:
-    """The next offset per partition, as last written with a batch."""
+async def db_positions(
+    maker: async_sessionmaker[AsyncSession],
+) -> dict[tuple[str, int], SavedPosition]:
+    """The next offset per partition, as last written with a batch, with its fingerprint."""
     async with maker() as session:
         rows = await session.execute(select(ConsumerPosition))
-        return {(r.topic, r.partition): r.next_offset for r in rows.scalars()}
+        return {
+            (r.topic, r.partition): SavedPosition(r.next_offset, r.fingerprint)
+            for r in rows.scalars()
+        }
 
 
 class _SeekToDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -73,21 +79,89 @@ class AuditConsumer:
         self.signer: Signer | None = None
         self.last_checkpoint = 0.0
         self.last_housekeeping = 0.0
-        self.resent: dict[str, float] = {}
-        self.tails: dict[str, tuple[int, float]] = {}
+        self.gaps = GapDetector(
+            grace=settings.gap_grace_seconds,
+            resend_interval=settings.resend_interval_seconds,
+            max_wait=settings.gap_max_wait_seconds,
+            margin=settings.implausible_seq_margin,
+        )
+        # Partitions whose saved position must be checked against the broker's log.
+        self.unverified: set[TopicPartition] = set()
+        # The next offset expected per partition: a batch starting before it is another log.
+        self.expected: dict[tuple[str, int], int] = {}
+        self.resets = 0
         self.stored = 0
         self.quarantined = 0
 
     async def seek_to_database(self, partitions: list[TopicPartition]) -> None:
-        """Seek each partition to its database position (or the beginning)."""
+        """Seek each partition to its database position (or the beginning); the positions
+        are checked against the broker's log before the next fetch."""
         assert self.consumer is not None
         positions = await db_positions(self.maker)
         for tp in partitions:
-            offset = positions.get((tp.topic, tp.partition))
-            if offset is None:
+            saved = positions.get((tp.topic, tp.partition))
+            if saved is None:
                 await self.consumer.seek_to_beginning(tp)
             else:
-                self.consumer.seek(tp, offset)
+                self.consumer.seek(tp, saved.offset)
+                self.expected[(tp.topic, tp.partition)] = saved.offset
+                self.unverified.add(tp)
+
+    async def verify_positions(self) -> None:
+        """Compare each saved position with the partition's log; read another log from its
+        earliest offset (duplicates are dropped by event_id, nothing is skipped)."""
+        assert self.consumer is not None
+        consumer = self.consumer
+        parts = sorted(self.unverified & consumer.assignment())
+        self.unverified.clear()
+        if not parts:
+            return
+        positions = await db_positions(self.maker)
+        earliest = await consumer.beginning_offsets(parts)
+        end = await consumer.end_offsets(parts)
+        resets = []
+        for tp in parts:
+            saved = positions.get((tp.topic, tp.partition))
+            if saved is None:
+                continue
+            low, high = earliest[tp], end[tp]
+            found = None
+            if saved.fingerprint is not None and low < saved.offset <= high:
+                found = await self.probe(tp, saved.offset - 1)
+            reason = reset_reason(saved, low, high, found)
+            if reason is None:
+                consumer.seek(tp, saved.offset)
+                continue
+            consumer.seek(tp, low)
+            self.expected[(tp.topic, tp.partition)] = low
+            resets.append(
+                {
+                    "topic": tp.topic,
+                    "partition": tp.partition,
+                    "saved_offset": saved.offset,
+                    "earliest_offset": low,
+                    "end_offset": high,
+                    "reason": reason,
+                }
+            )
+        if resets:
+            async with self.maker() as session, session.begin():
+                await record_resets(session, resets, self.rules)
+            self.resets += len(resets)
+            log.warning(
+                "broker log reset on %s: reading again from the earliest offsets",
+                ", ".join(f"{r['topic']}/{r['partition']} ({r['reason']})" for r in resets),
+            )
+
+    async def probe(self, tp: TopicPartition, offset: int) -> str | None:
+        """The fingerprint of the message at offset, None when it cannot be read now."""
+        assert self.consumer is not None
+        self.consumer.seek(tp, offset)
+        got = await self.consumer.getmany(tp, timeout_ms=2000, max_records=1)
+        records = got.get(tp, [])
+        if records and records[0].offset == offset:
+            return fingerprint(records[0].value)
+        return None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until stop is set; reconnect with backoff on broker or database trouble."""
@@ -104,7 +178,8 @@ class AuditConsumer:
                 await self._close_kafka()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), backoff)
-            backoff = min(backoff * 2, 10)
+            # Short: after a broker restart the trail must catch up within seconds.
+            backoff = min(backoff * 2, 2)
         await self.engine.dispose()
 
     async def _run(self, stop: asyncio.Event) -> None:
@@ -113,6 +188,8 @@ class AuditConsumer:
             bootstrap_servers=s.kafka_bootstrap,
             group_id=s.consumer_group,
             enable_auto_commit=False,
+            # Out of range, the client reads from the earliest offset (nothing is skipped);
+            # handle() notices the jump back and records the reset.
             auto_offset_reset="earliest",
             max_poll_records=s.consumer_batch_size,
         )
@@ -121,7 +198,14 @@ class AuditConsumer:
         await self.consumer.start()
         log.info("audit consumer reading %s from %s", ", ".join(ALL_TOPICS), s.kafka_bootstrap)
         while not stop.is_set():
-            batch = await self.fetch()
+            if self.unverified:
+                await self.verify_positions()
+            try:
+                batch = await self.fetch()
+            except OffsetOutOfRangeError as exc:
+                log.warning("fetch out of range (%s): checking the saved positions", exc)
+                self.unverified |= self.consumer.assignment()
+                continue
             if batch:
                 try:
                     await self.handle(batch)
@@ -167,24 +251,50 @@ class AuditConsumer:
         """One transaction: append the good, quarantine the poison, move the positions."""
         good: list[Incoming] = []
         poison: list[Poison] = []
-        positions: dict[tuple[str, int], int] = {}
+        positions: dict[tuple[str, int], tuple[int, str | None]] = {}
+        resets: list[dict[str, Any]] = []
         for tp, records in batch.items():
+            if not records:
+                continue
+            expected = self.expected.get((tp.topic, tp.partition))
+            if expected is not None and records[0].offset < expected:
+                # The client found the position out of range and went back to the earliest.
+                resets.append(
+                    {
+                        "topic": tp.topic,
+                        "partition": tp.partition,
+                        "saved_offset": expected,
+                        "earliest_offset": records[0].offset,
+                        "end_offset": (self.consumer and self.consumer.highwater(tp)) or -1,
+                        "reason": f"position {expected} out of range: read from the earliest",
+                    }
+                )
+            positions[(tp.topic, tp.partition)] = (
+                records[-1].offset + 1,
+                fingerprint(records[-1].value),
+            )
             if tp.topic == HEARTBEAT_TOPIC:
                 for record in records:
-                    self.note_heartbeat(record.value)
-                positions[(tp.topic, tp.partition)] = records[-1].offset + 1
+                    self.gaps.note_heartbeat(record.value)
                 continue
             for record in records:
-                parsed = parse(
-                    Message(tp.topic, tp.partition, record.offset, record.key, record.value)
-                )
-                (good if isinstance(parsed, Incoming) else poison).append(parsed)  # type: ignore[arg-type]
-            if records:
-                positions[(tp.topic, tp.partition)] = records[-1].offset + 1
+                message = Message(tp.topic, tp.partition, record.offset, record.key, record.value)
+                parsed = parse(message)
+                if isinstance(parsed, Incoming):
+                    why = self.gaps.implausible(parsed.event)
+                    if why is None:
+                        good.append(parsed)
+                        continue
+                    parsed = Poison(message, why)
+                poison.append(parsed)
         async with self.maker() as session, session.begin():
+            await record_resets(session, resets, self.rules)
             stored = await ingest(session, good, self.rules)
             await quarantine(session, poison)
             await save_positions(session, positions)
+        for key, (offset, _) in positions.items():
+            self.expected[key] = offset
+        self.resets += len(resets)
         self.stored += len(stored)
         self.quarantined += len(poison)
         for p in poison:
@@ -205,67 +315,6 @@ class AuditConsumer:
             if moved < self.settings.consumer_batch_size:
                 return
 
-    def note_heartbeat(self, raw: bytes | None) -> None:
-        """Remember how far a source says it published (a malformed beat is ignored)."""
-        try:
-            beat = json.loads(raw or b"")
-            source, last_seq = str(beat["source"]), int(beat["last_seq"])
-        except (ValueError, KeyError, TypeError):
-            return
-        if source not in TOPIC_BY_SOURCE or last_seq < 1:
-            return
-        known = self.tails.get(source)
-        if known is None or last_seq > known[0]:
-            self.tails[source] = (last_seq, known[1] if known else time.monotonic())
-
-    async def _alert_tail_gaps(self, lagging: set[str]) -> None:
-        """A heartbeat ahead of the store for longer than the grace: events were lost."""
-        if not self.tails:
-            return
-        async with self.maker() as session, session.begin():
-            stats = {
-                s.source: s.max_seq for s in (await session.execute(select(SourceStat))).scalars()
-            }
-            open_ranges = {
-                (g.source, g.to_seq)
-                for g in await session.execute(
-                    select(Gap.source, Gap.to_seq).where(
-                        Gap.resolved_at.is_(None),  # type: ignore[union-attr]
-                        Gap.source.in_(list(self.tails)),  # type: ignore[attr-defined]
-                        Gap.to_seq.in_([t[0] for t in self.tails.values()]),  # type: ignore[attr-defined]
-                    )
-                )
-            }
-            drafts = []
-            for source, (last_seq, seen) in list(self.tails.items()):
-                have = stats.get(source, 0)
-                if have >= last_seq or (source, last_seq) in open_ranges:
-                    del self.tails[source]
-                    continue
-                if source in lagging or time.monotonic() - seen < self.settings.gap_grace_seconds:
-                    continue
-                del self.tails[source]
-                gap_id = derived_id("gap", source, have + 1, last_seq)
-                drafts.append(
-                    {
-                        "event_id": derived_id("gap-detected", gap_id),
-                        "action": "gap_detected",
-                        "actor": None,
-                        "worker_id": None,
-                        "resource": {"type": "source", "id": source, "part": None},
-                        "details": {
-                            "gap_id": str(gap_id),
-                            "source": source,
-                            "from_seq": have + 1,
-                            "to_seq": last_seq,
-                            "tail": True,
-                        },
-                    }
-                )
-            if drafts:
-                await append_audit(session, drafts, self.rules)
-                log.warning("%d source(s) published past what arrived", len(drafts))
-
     async def lagging_sources(self) -> set[str]:
         """Sources with events still unread in this consumer's partitions of their topic.
 
@@ -277,7 +326,11 @@ class AuditConsumer:
         behind: set[str] = set()
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
-            if high is None or await consumer.position(tp) < high:
+            position = await consumer.position(tp)
+            if high is not None and position > high:
+                # Past the end of the log: the broker's log is not the one read so far.
+                self.unverified.add(tp)
+            if high is None or position < high:
                 behind.update(s for s, topic in TOPIC_BY_SOURCE.items() if topic == tp.topic)
         return behind
 
@@ -289,7 +342,6 @@ class AuditConsumer:
         self.last_housekeeping = now
         lagging = await self.lagging_sources()
         await self._alert_gaps(lagging)
-        await self._alert_tail_gaps(lagging)
         await self._request_resends(lagging)
         if now - self.last_checkpoint >= self.settings.checkpoint_seconds:
             await self.sign_checkpoint()
@@ -303,62 +355,17 @@ class AuditConsumer:
             await checkpoint(session, self.signer)
 
     async def _alert_gaps(self, lagging: set[str]) -> None:
-        cutoff = utcnow().timestamp() - self.settings.gap_grace_seconds
-        sources = set(TOPIC_BY_SOURCE) - lagging
-        if not sources:
-            return
+        """Holes past their grace (middle and tail) become gap_detected events."""
         async with self.maker() as session, session.begin():
-            gaps = (
-                await session.execute(
-                    select(Gap).where(
-                        Gap.source.in_(sources),  # type: ignore[attr-defined]
-                        Gap.resolved_at.is_(None),  # type: ignore[union-attr]
-                        Gap.alert_id.is_(None),  # type: ignore[union-attr]
-                    )
-                )
-            ).scalars()
-            drafts = [
-                {
-                    "event_id": derived_id("gap-detected", gap.id),
-                    "action": "gap_detected",
-                    "actor": None,
-                    "worker_id": None,
-                    "resource": {"type": "source", "id": gap.source, "part": None},
-                    "details": {
-                        "gap_id": str(gap.id),
-                        "source": gap.source,
-                        "from_seq": gap.from_seq,
-                        "to_seq": gap.to_seq,
-                        "opened_at": format_time(gap.opened_at),
-                    },
-                }
-                for gap in gaps
-                if gap.opened_at.timestamp() <= cutoff
-            ]
+            drafts = await self.gaps.drafts(session, lagging)
             if drafts:
                 await append_audit(session, drafts, self.rules)
-                log.warning("%d sequence gap(s) still open after the grace period", len(drafts))
+        if drafts:
+            log.warning("%d sequence gap(s) still open after the grace period", len(drafts))
 
     async def _request_resends(self, lagging: set[str]) -> None:
-        sources = set(TOPIC_BY_SOURCE) - lagging
-        if not sources:
-            return
         async with self.maker() as session:
-            gaps = (
-                await session.execute(
-                    select(Gap).where(
-                        Gap.source.in_(sources),  # type: ignore[attr-defined]
-                        Gap.resolved_at.is_(None),  # type: ignore[union-attr]
-                        Gap.alert_id.is_not(None),  # type: ignore[union-attr]
-                    )
-                )
-            ).scalars()
-            due = [
-                g
-                for g in gaps
-                if time.monotonic() - self.resent.get(str(g.id), -1e9)
-                >= self.settings.resend_interval_seconds
-            ]
+            due = await self.gaps.due_resends(session, lagging)
         if not due:
             return
         try:
@@ -367,21 +374,16 @@ class AuditConsumer:
                     bootstrap_servers=self.settings.kafka_bootstrap, enable_idempotence=False
                 )
                 await self.producer.start()
-            for gap in due:
-                request = {
-                    "source": gap.source,
-                    "from_seq": gap.from_seq,
-                    "to_seq": gap.to_seq,
-                    "gap_id": str(gap.id),
-                    "requested_at": format_time(utcnow()),
-                }
+            for request in due:
                 await self.producer.send_and_wait(
                     self.settings.resend_topic,
-                    json.dumps(request).encode(),
-                    key=gap.source.encode(),
+                    json.dumps(request.message(format_time(utcnow()))).encode(),
+                    key=request.source.encode(),
                 )
-                self.resent[str(gap.id)] = time.monotonic()
-                log.info("asked %s to resend %d..%d", gap.source, gap.from_seq, gap.to_seq)
+                self.gaps.sent(request)
+                log.info(
+                    "asked %s to resend %d..%d", request.source, request.from_seq, request.to_seq
+                )
         except (KafkaError, OSError, TimeoutError) as exc:
             log.warning("resend request not sent: %s", exc)
             await self._close_producer()

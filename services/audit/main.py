@@ -12,6 +12,7 @@ from audit.settings import Settings
 from audit.stats.router import broker_client
 from audit.stats.router import router as stats_router
 from audit.store.router import router as store_router
+from audit.trail import audit_trail
 from common.app import create_app
 
 DESCRIPTION = "Append-only, tamper-evident event store; access histories, alerts and reports."
@@ -31,7 +32,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             projections_router,
             stats_router,
         ],
-        hooks=[broker_client],
+        hooks=[audit_trail, broker_client],
     )
 
 

@@ -1,6 +1,6 @@
 """Every table of the audit service, imported so Alembic sees them."""
 
-from audit.ingest.models import ConsumerPosition, PendingEvent, Quarantine
+from audit.ingest.models import ConsumerPosition, LogReset, PendingEvent, Quarantine
 from audit.projections.models import AccessEntry, ActorActivity, Alert, Gap, SourceStat
 from audit.store.models import Checkpoint, Event, SigningKey
 
@@ -12,6 +12,7 @@ __all__ = [
     "ConsumerPosition",
     "Event",
     "Gap",
+    "LogReset",
     "PendingEvent",
     "Quarantine",
     "SigningKey",

@@ -28,6 +28,10 @@ class Settings(ServiceSettings):
     consumer_linger_seconds: float = 0.1
     checkpoint_seconds: float = 10.0
     gap_grace_seconds: float = 5.0
+    # A topic's backlog postpones gap alerts and resends at most this long.
+    gap_max_wait_seconds: float = 15.0
+    # An event numbered this far past its source's last heartbeat is quarantined.
+    implausible_seq_margin: int = 100_000
     resend_interval_seconds: float = 30.0
     resend_topic: str = "outbox-resend"
     history_page_max: int = 200

@@ -11,6 +11,7 @@ from audit.access import Monitor
 from audit.alerts.schemas import AlertAcknowledgeCreate, AlertPage, AlertRead
 from audit.alerts.service import acknowledge, list_alerts
 from common.db import SessionDep
+from common.trail import EventContext
 
 router = APIRouter(tags=["alerts"])
 
@@ -42,7 +43,11 @@ async def alerts(
     "/alerts/{alert_id}/acknowledge", response_model=AlertRead, summary="Acknowledge an alert"
 )
 async def acknowledge_alert(
-    session: SessionDep, principal: Monitor, alert_id: uuid.UUID, body: AlertAcknowledgeCreate
+    session: SessionDep,
+    principal: Monitor,
+    events: EventContext,
+    alert_id: uuid.UUID,
+    body: AlertAcknowledgeCreate,
 ) -> AlertRead:
     """Record who looked at the alert and what they concluded (409 when already done)."""
-    return await acknowledge(session, alert_id, body.comment, principal)
+    return await acknowledge(session, events, alert_id, body.comment)

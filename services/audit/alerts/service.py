@@ -8,16 +8,18 @@ import json
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.alerts.schemas import AlertPage, AlertRead
-from audit.ingest.service import record_audit
+from audit.projections import alerts as projector
 from audit.projections.models import Alert
+from audit.tables import table_of
 from common.errors import conflict, invalid, not_found
-from common.tokens import Principal
+from common.events import Resource
+from common.trail import RequestEvents
 
-ALERT = Alert.__table__  # type: ignore[attr-defined]
+ALERT = table_of(Alert)
 
 
 def status_of(alert: Alert) -> str:
@@ -86,9 +88,11 @@ async def list_alerts(
 
 
 async def acknowledge(
-    session: AsyncSession, alert_id: uuid.UUID, comment: str, principal: Principal
+    session: AsyncSession, events: RequestEvents, alert_id: uuid.UUID, comment: str
 ) -> AlertRead:
-    """Acknowledge an open alert once; the acknowledgement is traced in the store."""
+    """Acknowledge an open alert once: the request only emits the event; the projector applies
+    it here in the same transaction (so the answer and a second attempt see it), and again,
+    changing nothing, when the consumer chains it."""
     alert = (
         await session.execute(select(Alert).where(ALERT.c.id == alert_id).with_for_update())
     ).scalar_one_or_none()
@@ -96,24 +100,13 @@ async def acknowledge(
         raise not_found("Alert")
     if alert.acknowledged_at is not None:
         raise conflict("Alert already acknowledged", acknowledged_by=alert.acknowledged_by)
-    draft = await record_audit(
-        session,
-        principal=principal,
-        action="alert_acknowledged",
+    draft = events.draft(
+        "alert_acknowledged",
         worker_id=alert.worker_id,
-        resource={"type": "alert", "id": str(alert.id), "part": alert.kind},
+        resource=Resource(type="alert", id=str(alert.id), part=alert.kind),
         details={"alert_id": str(alert.id), "comment": comment},
     )
-    # The same values the replay of that event will write.
-    acknowledged_at = datetime.fromisoformat(draft["occurred_at"])
-    await session.execute(
-        update(ALERT)
-        .where(ALERT.c.id == alert_id)
-        .values(
-            acknowledged_at=acknowledged_at,
-            acknowledged_by=principal.display_name,
-            comment=comment,
-        )
-    )
+    await events.emit(draft)
+    await projector.acknowledge(session, draft)
     await session.refresh(alert)
     return alert_read(alert)

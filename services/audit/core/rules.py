@@ -20,6 +20,7 @@ SEVERITY = {
     "repeated_denials": "medium",
     "lockout": "medium",
     "gap": "high",
+    "broker_log_reset": "high",
 }
 
 

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from audit.access import Monitor, sees_medical
 from audit.history.schemas import AccessHistoryPage
 from audit.history.service import HistoryFilter, page
-from audit.ingest.service import record_audit
 from common.db import SessionDep
 from common.errors import invalid
+from common.events import Resource
 from common.rights import Profile, Right, Scope
 from common.tokens import CurrentUser, Denied
+from common.trail import EventContext, RequestEvents
 
 router = APIRouter(tags=["access history"])
 
@@ -44,14 +45,14 @@ Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-async def _trace_read(session: SessionDep, principal: CurrentUser, worker_id: str, n: int) -> None:
-    await record_audit(
-        session,
-        principal=principal,
-        action="read_history",
-        worker_id=worker_id,
-        resource={"type": "access_history", "id": worker_id, "part": None},
-        details={"entries": n},
+async def _trace_read(events: RequestEvents, worker_id: str, n: int) -> None:
+    await events.emit(
+        events.draft(
+            "read_history",
+            worker_id=worker_id,
+            resource=Resource(type="access_history", id=worker_id),
+            details={"entries": n},
+        )
     )
 
 
@@ -63,6 +64,7 @@ async def _trace_read(session: SessionDep, principal: CurrentUser, worker_id: st
 async def my_history(
     session: SessionDep,
     principal: CurrentUser,
+    events: EventContext,
     flt: Filter,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -76,7 +78,7 @@ async def my_history(
     if chosen is None or chosen not in own:
         raise Denied(principal, Right.ACCESS_HISTORIES, "That file is not yours")
     result = await page(session, chosen, flt, limit=limit, cursor=cursor, with_details=False)
-    await _trace_read(session, principal, chosen, len(result.items))
+    await _trace_read(events, chosen, len(result.items))
     return result
 
 
@@ -88,6 +90,7 @@ async def my_history(
 async def worker_history(
     session: SessionDep,
     principal: Monitor,
+    events: EventContext,
     worker_id: WorkerId,
     flt: Filter,
     cursor: Cursor = None,
@@ -97,5 +100,5 @@ async def worker_history(
     result = await page(
         session, worker_id, flt, limit=limit, cursor=cursor, with_details=sees_medical(principal)
     )
-    await _trace_read(session, principal, worker_id, len(result.items))
+    await _trace_read(events, worker_id, len(result.items))
     return result

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.history.schemas import AccessEntryRead, AccessHistoryPage, ResourceRead
 from audit.projections.models import AccessEntry
+from audit.tables import table_of
 from common.errors import invalid
 
-ENTRY = AccessEntry.__table__  # type: ignore[attr-defined]
+ENTRY = table_of(AccessEntry)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ class ConsumerPosition(SQLModel, table=True):
     topic: str = Field(primary_key=True, max_length=64)
     partition: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     next_offset: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # SHA-256 of the message at next_offset - 1: which log the position points into.
+    fingerprint: str | None = Field(default=None, max_length=64)
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -47,3 +49,18 @@ class PendingEvent(SQLModel, table=True):
     event_id: uuid.UUID = Field(unique=True, nullable=False)
     draft: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class LogReset(SQLModel, table=True):
+    """A partition whose broker log was not the one the saved position pointed into."""
+
+    __tablename__ = "log_reset"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    topic: str = Field(max_length=64, nullable=False)
+    partition: int = Field(sa_column=Column(Integer, nullable=False))
+    saved_offset: int = Field(sa_column=Column(BigInteger, nullable=False))
+    earliest_offset: int = Field(sa_column=Column(BigInteger, nullable=False))
+    end_offset: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    detected_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,14 +12,15 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.core.models import RuleSettings, StoredEvent
-from audit.ingest.models import ConsumerPosition, PendingEvent, Quarantine
-from audit.projections.service import Draft, fold
+from audit.core.models import RuleSettings, StoredEvent, derived_id
+from audit.core.trail import log_reset
+from audit.ingest.models import ConsumerPosition, LogReset, Quarantine
+from audit.projections.service import fold
 from audit.store.service import Incoming, append, lock_chain, next_seq
+from audit.tables import table_of
+from audit.trail import PENDING, draft_of
 from common.db import utcnow
-from common.events import TOPIC_BY_SOURCE, AccessEvent, format_time
-from common.telemetry import current_trace_id
-from common.tokens import Principal
+from common.events import TOPIC_BY_SOURCE, AccessEvent, EventDraft, format_time
 
 
 @dataclass(frozen=True)
@@ -79,34 +79,12 @@ async def ingest(
 
 
 async def append_audit(
-    session: AsyncSession, drafts: Sequence[Draft], rules: RuleSettings
+    session: AsyncSession, drafts: Sequence[EventDraft], rules: RuleSettings
 ) -> list[StoredEvent]:
-    """Append the audit service's own events (source "audit") and fold them."""
+    """Number the audit service's own drafts (source "audit"), append and fold them."""
     await lock_chain(session)
     seq = await next_seq(session, "audit")
-    now = utcnow()
-    events = []
-    for i, draft in enumerate(drafts):
-        events.append(
-            Incoming(
-                AccessEvent.model_validate(
-                    {
-                        "event_id": draft["event_id"],
-                        "occurred_at": draft.get("occurred_at") or now,
-                        "source": "audit",
-                        "source_seq": seq + i,
-                        "outcome": draft.get("outcome", "success"),
-                        "purpose": draft.get("purpose"),
-                        "client": draft.get("client") or {},
-                        "trace_id": draft.get("trace_id"),
-                        **{
-                            k: draft.get(k)
-                            for k in ("actor", "action", "worker_id", "resource", "details")
-                        },
-                    }
-                )
-            )
-        )
+    events = [Incoming(draft.sequenced(seq + i)) for i, draft in enumerate(drafts)]
     stored = await append(session, events)
     more = await fold(session, stored, rules)
     if more:
@@ -114,65 +92,46 @@ async def append_audit(
     return stored
 
 
-def actor_of(principal: Principal) -> dict[str, str]:
-    """The envelope's actor for a verified caller."""
-    return {
-        "user_id": principal.user_id,
-        "username": principal.username,
-        "display_name": principal.display_name,
-        "profile": principal.profile.value,
-    }
-
-
-async def record_audit(session: AsyncSession, *, principal: Principal, **fields: Any) -> Draft:
-    """Trace something a caller did here: durable with the request, chained by the consumer."""
-    event_id = uuid.uuid4()
-    draft = {
-        "event_id": str(event_id),
-        "occurred_at": format_time(utcnow()),
-        "actor": actor_of(principal),
-        "trace_id": current_trace_id(),
-        **fields,
-    }
-    table = PendingEvent.__table__  # type: ignore[attr-defined]
-    await session.execute(insert(table).values(event_id=event_id, draft=draft, created_at=utcnow()))
-    return draft
-
-
 async def drain_pending(session: AsyncSession, rules: RuleSettings, limit: int = 500) -> int:
     """Chain the audit service's own pending events; returns how many were moved."""
-    table = PendingEvent.__table__  # type: ignore[attr-defined]
     rows = (
         await session.execute(
-            select(table.c.id, table.c.draft)
-            .order_by(table.c.id)
+            select(PENDING.c.id, PENDING.c.draft)
+            .order_by(PENDING.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
     ).all()
     if not rows:
         return 0
-    await append_audit(session, [r.draft for r in rows], rules)
-    await session.execute(delete(table).where(table.c.id.in_([r.id for r in rows])))
+    await append_audit(session, [draft_of(r.draft) for r in rows], rules)
+    await session.execute(delete(PENDING).where(PENDING.c.id.in_([r.id for r in rows])))
     return len(rows)
 
 
-async def save_positions(session: AsyncSession, positions: dict[tuple[str, int], int]) -> None:
-    """Record the next offset per partition in the batch's transaction."""
+async def save_positions(
+    session: AsyncSession, positions: dict[tuple[str, int], tuple[int, str | None]]
+) -> None:
+    """Record the next offset per partition (and the fingerprint of the message before it)
+    in the batch's transaction."""
     if not positions:
         return
-    table = ConsumerPosition.__table__  # type: ignore[attr-defined]
+    table = table_of(ConsumerPosition)
     now = utcnow()
     stmt = pg_insert(table).values(
         [
-            {"topic": t, "partition": p, "next_offset": o, "updated_at": now}
-            for (t, p), o in positions.items()
+            {"topic": t, "partition": p, "next_offset": o, "fingerprint": f, "updated_at": now}
+            for (t, p), (o, f) in positions.items()
         ]
     )
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[table.c.topic, table.c.partition],
-            set_={"next_offset": stmt.excluded.next_offset, "updated_at": now},
+            set_={
+                "next_offset": stmt.excluded.next_offset,
+                "fingerprint": stmt.excluded.fingerprint,
+                "updated_at": now,
+            },
         )
     )
 
@@ -181,7 +140,7 @@ async def quarantine(session: AsyncSession, poison: Sequence[Poison]) -> None:
     """Keep refused messages with their reason (once per topic, partition, offset)."""
     if not poison:
         return
-    table = Quarantine.__table__  # type: ignore[attr-defined]
+    table = table_of(Quarantine)
     now = utcnow()
     rows = [
         {
@@ -196,3 +155,18 @@ async def quarantine(session: AsyncSession, poison: Sequence[Poison]) -> None:
         for p in poison
     ]
     await session.execute(pg_insert(table).values(rows).on_conflict_do_nothing())
+
+
+async def record_resets(
+    session: AsyncSession, resets: Sequence[dict[str, Any]], rules: RuleSettings
+) -> None:
+    """Keep the detected log resets, move their positions back, and trace them (an alert)."""
+    if not resets:
+        return
+    now = utcnow()
+    await session.execute(insert(table_of(LogReset)), [{**r, "detected_at": now} for r in resets])
+    await save_positions(
+        session, {(r["topic"], r["partition"]): (r["earliest_offset"], None) for r in resets}
+    )
+    reset_id = derived_id("log-reset", format_time(now), len(resets))
+    await append_audit(session, [log_reset(reset_id, list(resets), at=now)], rules)

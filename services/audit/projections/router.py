@@ -11,10 +11,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from audit.access import Monitor
-from audit.ingest.service import record_audit
 from audit.projections.models import ActorActivity
 from audit.projections.service import rebuild
 from common.db import SessionDep
+from common.events import Resource
+from common.trail import EventContext
 
 router = APIRouter(tags=["projections"])
 
@@ -46,17 +47,17 @@ class ActorActivityRead(BaseModel):
     summary="Replay the whole store into the projections",
 )
 async def rebuild_projections(
-    request: Request, session: SessionDep, principal: Monitor
+    request: Request, session: SessionDep, principal: Monitor, events: EventContext
 ) -> RebuildRead:
     """Histories, actor activity, alerts, gaps and source totals, rebuilt from the store."""
     started = time.perf_counter()
     count = await rebuild(session, request.app.state.settings.rules())
-    await record_audit(
-        session,
-        principal=principal,
-        action="rebuild_projections",
-        resource={"type": "projections", "id": None, "part": None},
-        details={"events_replayed": count},
+    await events.emit(
+        events.draft(
+            "rebuild_projections",
+            resource=Resource(type="projections"),
+            details={"events_replayed": count},
+        )
     )
     return RebuildRead(
         events_replayed=count, duration_ms=round((time.perf_counter() - started) * 1000, 1)

@@ -10,13 +10,14 @@ from fastapi.responses import JSONResponse, Response
 from audit.access import Monitor, sees_medical
 from audit.history.router import Filter, WorkerId
 from audit.history.service import entries
-from audit.ingest.service import record_audit
 from audit.reports.service import MAX_REPORT_ENTRIES, fhir_bundle, pdf_report
 from audit.store.service import head
 from common.db import SessionDep, utcnow
 from common.errors import Problem
+from common.events import Resource
 from common.rights import Right
-from common.tokens import CurrentUser, Denied
+from common.tokens import Denied
+from common.trail import EventContext, RequestEvents
 
 router = APIRouter(tags=["reports"])
 
@@ -28,13 +29,13 @@ async def _rows(session: SessionDep, worker_id: str, flt: Filter) -> list:
     return rows
 
 
-async def _trace(session: SessionDep, principal: CurrentUser, worker_id: str, what: str) -> None:
-    await record_audit(
-        session,
-        principal=principal,
-        action="export",
-        worker_id=worker_id,
-        resource={"type": "access_report", "id": worker_id, "part": what},
+async def _trace(events: RequestEvents, worker_id: str, what: str) -> None:
+    await events.emit(
+        events.draft(
+            "export",
+            worker_id=worker_id,
+            resource=Resource(type="access_report", id=worker_id, part=what),
+        )
     )
 
 
@@ -47,6 +48,7 @@ async def _trace(session: SessionDep, principal: CurrentUser, worker_id: str, wh
 async def access_report(
     session: SessionDep,
     principal: Monitor,
+    events: EventContext,
     worker_id: WorkerId,
     flt: Filter,
     audience: Annotated[Literal["director", "authority"], Query()] = "director",
@@ -66,7 +68,7 @@ async def access_report(
         generated_at=utcnow(),
         integrity=f"chain head {position} {head_hash[:16]}...",
     )
-    await _trace(session, principal, worker_id, f"pdf-{audience}")
+    await _trace(events, worker_id, f"pdf-{audience}")
     filename = f"access-report-{worker_id}.pdf"
     return Response(
         body,
@@ -82,11 +84,11 @@ async def access_report(
     summary="A worker's history as a FHIR R4 Bundle of AuditEvent",
 )
 async def fhir_export(
-    session: SessionDep, principal: Monitor, worker_id: WorkerId, flt: Filter
+    session: SessionDep, principal: Monitor, events: EventContext, worker_id: WorkerId, flt: Filter
 ) -> JSONResponse:
     """IHE BALP-style AuditEvents, one per access."""
     rows = await _rows(session, worker_id, flt)
-    await _trace(session, principal, worker_id, "fhir")
+    await _trace(events, worker_id, "fhir")
     return JSONResponse(
         fhir_bundle(rows, worker_id=worker_id, generated_at=utcnow()),
         media_type="application/fhir+json",

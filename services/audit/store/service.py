@@ -23,12 +23,13 @@ from audit.core.chain import ChainVerifier, columns_of, link
 from audit.core.hashing import GENESIS, checkpoint_message
 from audit.core.models import Break, ChainRow, StoredEvent
 from audit.store.models import Checkpoint, Event, SigningKey
+from audit.tables import table_of
 from common.db import utcnow
 from common.events import AccessEvent, format_time
 
 CHAIN_LOCK = zlib.crc32(b"audit-chain")
 KEY_LOCK = zlib.crc32(b"audit-signing-key")
-EVENT = Event.__table__  # type: ignore[attr-defined]
+EVENT = table_of(Event)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class Signer:
             ).decode()
             key_id = key_id_of(public_pem)
             await session.execute(
-                insert(SigningKey.__table__),  # type: ignore[attr-defined]
+                insert(table_of(SigningKey)),
                 {
                     "key_id": key_id,
                     "private_pem": private_pem,
