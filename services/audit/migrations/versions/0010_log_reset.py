@@ -3,7 +3,7 @@
 Frozen literal DDL: this revision never imports the app's models.
 
 Revision ID: audit_0010_log_reset
-Revises: audit_0002
+Revises: audit_0003
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "audit_0010_log_reset"
-down_revision: str | None = "audit_0002"
+down_revision: str | None = "audit_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

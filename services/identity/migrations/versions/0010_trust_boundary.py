@@ -1,7 +1,7 @@
 """Login failures of unknown usernames, login throttle counters, first-login password change.
 
 Revision ID: identity_0010
-Revises: identity_0002
+Revises: identity_0003
 Create Date: 2026-12-01
 
 Literal DDL (no application models), so later model changes never rewrite this step.
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "identity_0010"
-down_revision: str | None = "identity_0002"
+down_revision: str | None = "identity_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
