@@ -24,4 +24,4 @@ def session_resource(session_id: object) -> Resource:
 
 def background_events(app: FastAPI, session: AsyncSession) -> RequestEvents:
     """Events of start-up work and sweeps: no caller, no client, in `session`'s transaction."""
-    return RequestEvents(trail=app.state.trail, session=session, client=Client(), actor=None)
+    return RequestEvents(trail=app.state.trail, session=session, client=Client(), caller=None)

@@ -16,7 +16,7 @@ from common.devstack import Stack
 from common.events import AccessEvent
 from records.main import build_app
 from records.settings import Settings
-from tests.helpers import Account, make_user
+from tests.helpers import Account, eventually, make_user
 from tests.records.conftest import File, events_since, last_outbox_id, new_file
 
 pytestmark = pytest.mark.asyncio
@@ -165,6 +165,7 @@ class TestAuditSwitch:
     async def test_audit_access_off_skips_read_traces_only(
         self,
         stack: Stack,
+        http: httpx.AsyncClient,
         staff: dict[str, Account],
         file: File,
         records_db: asyncpg.Pool,
@@ -195,6 +196,16 @@ class TestAuditSwitch:
             assert created.status_code == 201
             [event] = await events_since(records_db, before)
             assert event["action"] == "create" and event["resource"]["part"] == "lab"
+
+        async def raised() -> list[dict]:
+            resp = await http.get(
+                f"{stack.url('audit')}/alerts",
+                params={"kind": "tracing_disabled"},
+                headers=staff["medical_director"].headers,
+            )
+            return [a for a in resp.json()["items"] if a["event_id"] == announced["event_id"]]
+
+        await eventually(raised)
 
     def test_the_switch_is_refused_in_production(self, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("OHS_ENVIRONMENT", "production")

@@ -11,7 +11,8 @@ from audit.access import Monitor
 from audit.alerts.schemas import AlertAcknowledgeCreate, AlertPage, AlertRead
 from audit.alerts.service import acknowledge, list_alerts
 from common.db import SessionDep
-from common.trail import EventContext
+from common.events import Resource
+from common.trail import TracedEvents
 
 router = APIRouter(tags=["alerts"])
 
@@ -20,6 +21,7 @@ router = APIRouter(tags=["alerts"])
 async def alerts(
     session: SessionDep,
     principal: Monitor,
+    events: TracedEvents,
     status: Literal["open", "acknowledged", "resolved", "all"] = "all",
     kind: Annotated[str | None, Query(max_length=32)] = None,
     worker_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -28,7 +30,7 @@ async def alerts(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AlertPage:
     """What the monitoring committee must look at."""
-    return await list_alerts(
+    page = await list_alerts(
         session,
         status=status,
         kind=kind,
@@ -37,6 +39,15 @@ async def alerts(
         limit=limit,
         cursor=cursor,
     )
+    await events.emit(
+        events.draft(
+            "read_alerts",
+            worker_id=worker_id,
+            resource=Resource(type="alerts", part=kind),
+            details={"entries": len(page.items), "status": status},
+        )
+    )
+    return page
 
 
 @router.post(
@@ -45,7 +56,7 @@ async def alerts(
 async def acknowledge_alert(
     session: SessionDep,
     principal: Monitor,
-    events: EventContext,
+    events: TracedEvents,
     alert_id: uuid.UUID,
     body: AlertAcknowledgeCreate,
 ) -> AlertRead:

@@ -21,6 +21,7 @@ SEVERITY = {
     "lockout": "medium",
     "gap": "high",
     "broker_log_reset": "high",
+    "tracing_disabled": "high",
 }
 
 
@@ -94,6 +95,8 @@ def alerts_for(event: AccessEvent, window: ActorWindow, rules: RuleSettings) -> 
     ):
         add("repeated_denials", f"{name} was denied {window.denials} times in "
             f"{rules.denial_minutes} minutes")  # fmt: skip
+    if event.action == "tracing_disabled":
+        add("tracing_disabled", f"{event.source}: reads of health files are no longer traced")
     if event.action == "lockout":
         add("lockout", f"account {event.actor.username if event.actor else '?'} locked out")
     return drafts

@@ -15,7 +15,7 @@ from common.errors import invalid
 from common.events import Resource
 from common.rights import Profile, Right, Scope
 from common.tokens import CurrentUser, Denied
-from common.trail import EventContext, RequestEvents
+from common.trail import RequestEvents, TracedEvents
 
 router = APIRouter(tags=["access history"])
 
@@ -64,7 +64,7 @@ async def _trace_read(events: RequestEvents, worker_id: str, n: int) -> None:
 async def my_history(
     session: SessionDep,
     principal: CurrentUser,
-    events: EventContext,
+    events: TracedEvents,
     flt: Filter,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -90,7 +90,7 @@ async def my_history(
 async def worker_history(
     session: SessionDep,
     principal: Monitor,
-    events: EventContext,
+    events: TracedEvents,
     worker_id: WorkerId,
     flt: Filter,
     cursor: Cursor = None,

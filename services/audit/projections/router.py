@@ -9,13 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlmodel import col
 
 from audit.access import Monitor
 from audit.projections.models import ActorActivity
 from audit.projections.service import rebuild
 from common.db import SessionDep
 from common.events import Resource
-from common.trail import EventContext
+from common.trail import TracedEvents
 
 router = APIRouter(tags=["projections"])
 
@@ -47,7 +48,7 @@ class ActorActivityRead(BaseModel):
     summary="Replay the whole store into the projections",
 )
 async def rebuild_projections(
-    request: Request, session: SessionDep, principal: Monitor, events: EventContext
+    request: Request, session: SessionDep, principal: Monitor, events: TracedEvents
 ) -> RebuildRead:
     """Histories, actor activity, alerts, gaps and source totals, rebuilt from the store."""
     started = time.perf_counter()
@@ -72,13 +73,24 @@ async def rebuild_projections(
 async def actor_activity(
     session: SessionDep,
     principal: Monitor,
+    events: TracedEvents,
     profile: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ActorActivityRead]:
     """Who did how much, with their denials."""
     query = select(ActorActivity)
     if profile:
-        query = query.where(ActorActivity.profile == profile)
-    query = query.order_by(ActorActivity.last_at.desc()).limit(limit)  # type: ignore[attr-defined]
-    rows = (await session.execute(query)).scalars()
-    return [ActorActivityRead.model_validate(r, from_attributes=True) for r in rows]
+        query = query.where(col(ActorActivity.profile) == profile)
+    query = query.order_by(col(ActorActivity.last_at).desc()).limit(limit)
+    rows = [
+        ActorActivityRead.model_validate(r, from_attributes=True)
+        for r in (await session.execute(query)).scalars()
+    ]
+    await events.emit(
+        events.draft(
+            "read_actor_activity",
+            resource=Resource(type="actor_activity", part=profile),
+            details={"entries": len(rows)},
+        )
+    )
+    return rows

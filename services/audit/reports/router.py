@@ -17,7 +17,7 @@ from common.errors import Problem
 from common.events import Resource
 from common.rights import Right
 from common.tokens import Denied
-from common.trail import EventContext, RequestEvents
+from common.trail import RequestEvents, TracedEvents
 
 router = APIRouter(tags=["reports"])
 
@@ -48,7 +48,7 @@ async def _trace(events: RequestEvents, worker_id: str, what: str) -> None:
 async def access_report(
     session: SessionDep,
     principal: Monitor,
-    events: EventContext,
+    events: TracedEvents,
     worker_id: WorkerId,
     flt: Filter,
     audience: Annotated[Literal["director", "authority"], Query()] = "director",
@@ -84,7 +84,7 @@ async def access_report(
     summary="A worker's history as a FHIR R4 Bundle of AuditEvent",
 )
 async def fhir_export(
-    session: SessionDep, principal: Monitor, events: EventContext, worker_id: WorkerId, flt: Filter
+    session: SessionDep, principal: Monitor, events: TracedEvents, worker_id: WorkerId, flt: Filter
 ) -> JSONResponse:
     """IHE BALP-style AuditEvents, one per access."""
     rows = await _rows(session, worker_id, flt)
