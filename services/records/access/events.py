@@ -255,7 +255,7 @@ def FileAccess(
         scope = principal.scope(right)
         # Rights before existence: a caller who could not reach the item wherever it is gets
         # the same 403 whether the id exists or not (the trace names the file when there is one).
-        hopeless = scope is Scope.NONE or (scope is Scope.ADMINISTRATIVE and medical)
+        hopeless = scope is Scope.NONE or (scope is Scope.DIRECTORY and medical)
         if item is None and not hopeless and _reaches_every_file(principal, right):
             raise not_found(by.__name__)
         if item is None or hopeless:
