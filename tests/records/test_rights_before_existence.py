@@ -1,4 +1,4 @@
-"""Rights before existence: without the right, an id that exists and one that does not look alike."""
+"""Rights before existence: without the right, an existing id and a missing one look alike."""
 
 from __future__ import annotations
 
