@@ -39,6 +39,7 @@ from common.events import (
     Source,
     format_time,
 )
+from common.kafka import client_options
 from common.telemetry import current_traceparent
 from common.trail import DenialDetails, Trail
 
@@ -246,9 +247,11 @@ class OutboxRelay:
         max_backoff: float = 10.0,
         heartbeat_seconds: float = 2.0,
         linger_seconds: float = 0.05,
+        kafka_options: dict[str, Any] | None = None,
     ) -> None:
         self.dsn = asyncpg_dsn(database_url)
         self.bootstrap = bootstrap
+        self.kafka_options = kafka_options or {}  # common.kafka.client_options (SASL, TLS)
         self.source = source
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -267,6 +270,7 @@ class OutboxRelay:
     async def _new_producer(self) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
+            **self.kafka_options,
             acks="all",
             # Tansu has no idempotent producer; duplicates are removed by event_id downstream.
             enable_idempotence=False,
@@ -286,7 +290,7 @@ class OutboxRelay:
     async def _ensure_topics(self) -> None:
         # A restarted in-memory broker has forgotten every topic; recreating them here lets
         # delivery resume without an operator. Where topics are managed elsewhere this is a no-op.
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **self.kafka_options)
         try:
             await asyncio.wait_for(admin.start(), self.send_timeout)
             existing = set(await asyncio.wait_for(admin.list_topics(), self.send_timeout))
@@ -467,6 +471,7 @@ class OutboxRelay:
             consumer = AIOKafkaConsumer(
                 RESEND_TOPIC,
                 bootstrap_servers=self.bootstrap,
+                **self.kafka_options,
                 group_id=None,
                 auto_offset_reset="latest",
                 request_timeout_ms=int(self.send_timeout * 2000),
@@ -540,6 +545,7 @@ async def _main(service: str) -> None:
         bootstrap=settings.kafka_bootstrap,
         source=service,
         send_timeout=settings.kafka_send_timeout_seconds,
+        kafka_options=client_options(settings),
     )
     log.info("outbox relay for %s publishing to %s", service, settings.kafka_bootstrap)
     try:

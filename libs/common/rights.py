@@ -44,7 +44,9 @@ class Scope(StrEnum):
     GRANT = "grant"  # only through a live, reasoned, time-limited access grant
     OWN = "own"  # the caller's own file, requests or notes
     OWN_FILTERED = "own_filtered"  # own file without personal notes or third-party data
-    ADMINISTRATIVE = "administrative"  # administrative part of a file only
+    # The worker directory only (name, birth date, employer, department, next exam due) to
+    # find a worker and schedule an exam; nothing medical, no file opened, nothing written.
+    DIRECTORY = "directory"
     NO_MEDICAL = "no_medical"  # all workers, without medical content
     TEST_DATA = "test_data"  # test data; production only under grant
     READ = "read"
@@ -68,7 +70,9 @@ GRID: Final = MappingProxyType(
             R.PRINT_EXPORT: S.GRANT, R.TECHNICAL_ACCESS: S.TEST_DATA,
         },
         P.HELPDESK: {R.OPEN: S.GRANT, R.READ: S.GRANT},
-        P.ADMIN_STAFF: {R.OPEN: S.ADMINISTRATIVE, R.READ: S.ADMINISTRATIVE},
+        # DOMAIN.md: admin staff open, read, create, modify, print: "no". They find a worker
+        # in the directory to schedule an exam (search and a directory entry), nothing more.
+        P.ADMIN_STAFF: {R.OPEN: S.DIRECTORY, R.READ: S.DIRECTORY},
         P.MEDICAL_DIRECTOR: {
             R.OPEN: S.ALL, R.READ: S.ALL, R.CREATE: S.ALL, R.MODIFY: S.ALL,
             R.PRINT_EXPORT: S.ALL, R.PERSONAL_NOTES: S.ALL, R.ACCESS_HISTORIES: S.ALL,

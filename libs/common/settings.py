@@ -28,6 +28,26 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 10
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", validation_alias="OHS_KAFKA_BOOTSTRAP")
     kafka_send_timeout_seconds: float = 5.0
+    # The broker's security (common.kafka.client_options): PLAINTEXT in development, SASL/SCRAM
+    # over TLS in the compose deployment, one principal per service.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", validation_alias="OHS_KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", validation_alias="OHS_KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, validation_alias="OHS_KAFKA_SASL_USERNAME"
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, validation_alias="OHS_KAFKA_SASL_PASSWORD"
+    )
+    # A file holding the password (a Docker secret, /run/secrets/...), read when the one above
+    # is unset.
+    kafka_sasl_password_file: str | None = Field(
+        default=None, validation_alias="OHS_KAFKA_SASL_PASSWORD_FILE"
+    )
+    kafka_ssl_cafile: str | None = Field(default=None, validation_alias="OHS_KAFKA_SSL_CAFILE")
     identity_url: str = Field(default="http://127.0.0.1:8001", validation_alias="OHS_IDENTITY_URL")
     records_url: str = Field(default="http://127.0.0.1:8002", validation_alias="OHS_RECORDS_URL")
     register_url: str = Field(default="http://127.0.0.1:8003", validation_alias="OHS_REGISTER_URL")
@@ -46,6 +66,13 @@ class ServiceSettings(BaseSettings):
         if not self.audit_access and self.environment == "production":
             raise ValueError(
                 "OHS_AUDIT_ACCESS=false is refused in production: every read must be traced"
+            )
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and (self.kafka_sasl_password or self.kafka_sasl_password_file)
+        ):
+            raise ValueError(
+                f"OHS_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "OHS_KAFKA_SASL_USERNAME and OHS_KAFKA_SASL_PASSWORD (or _PASSWORD_FILE)"
             )
         if self.environment != "development":
             for name, value in self.secret_fields().items():

@@ -38,6 +38,7 @@ from audit.settings import Settings
 from audit.store.service import Signer, checkpoint
 from common.db import make_engine, make_sessionmaker, utcnow
 from common.events import ALL_TOPICS, HEARTBEAT_TOPIC, TOPIC_BY_SOURCE, format_time
+from common.kafka import client_options
 
 log = logging.getLogger("ohs.audit.consumer")
 
@@ -186,6 +187,7 @@ class AuditConsumer:
         s = self.settings
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=s.kafka_bootstrap,
+            **client_options(s),
             group_id=s.consumer_group,
             enable_auto_commit=False,
             # Out of range, the client reads from the earliest offset (nothing is skipped);
@@ -371,7 +373,9 @@ class AuditConsumer:
         try:
             if self.producer is None:
                 self.producer = AIOKafkaProducer(
-                    bootstrap_servers=self.settings.kafka_bootstrap, enable_idempotence=False
+                    bootstrap_servers=self.settings.kafka_bootstrap,
+                    enable_idempotence=False,
+                    **client_options(self.settings),
                 )
                 await self.producer.start()
             for request in due:

@@ -19,6 +19,26 @@ from common.devstack import REPO, SERVICES, Ports, Stack
 COMPOSE = REPO / "docker-compose.yml"
 # Read by something other than a Settings class: the image's health check.
 NON_SETTINGS = {"PORT"}
+# The broker's security: compose sets it, development keeps PLAINTEXT (the defaults).
+BROKER_SECURITY = {
+    "OHS_KAFKA_SECURITY_PROTOCOL",
+    "OHS_KAFKA_SASL_MECHANISM",
+    "OHS_KAFKA_SASL_USERNAME",
+    "OHS_KAFKA_SASL_PASSWORD_FILE",
+    "OHS_KAFKA_SSL_CAFILE",
+}
+# The compose services that talk to the broker, with the principal each must use.
+KAFKA_CLIENTS = {
+    "identity": "identity",
+    "identity-relay": "identity",
+    "records": "records",
+    "records-relay": "records",
+    "register": "register",
+    "register-relay": "register",
+    "audit": "audit",
+    "audit-consumer": "audit",
+}
+INIT_SCRIPT = REPO / "deploy" / "kafka" / "init.sh"
 
 
 def load() -> dict[str, Any]:
@@ -101,6 +121,105 @@ class TestSameSettings:
         dev = {k for k in stack.env() if k not in base or k.startswith(("OHS_", "BOOTSTRAP_"))}
         dev -= {"PYTHONUNBUFFERED"}
         compose = set(load()["services"]["identity"]["environment"]) - NON_SETTINGS
-        missing = {n for n in compose - dev if n not in ("OTEL_EXPORTER_OTLP_ENDPOINT",)}
+        missing = {
+            n for n in compose - dev if n not in ("OTEL_EXPORTER_OTLP_ENDPOINT", *BROKER_SECURITY)
+        }
         assert not missing, f"compose sets {sorted(missing)} that make run does not"
         assert not (dev - compose - settings_env_names()), "dev stack sets unknown names"
+
+
+class TestBrokerSecurity:
+    def test_every_kafka_client_gets_sasl_over_tls(self, monkeypatch: pytest.MonkeyPatch):
+        services = load()["services"]
+        secrets = load()["secrets"]
+        for name, principal in KAFKA_CLIENTS.items():
+            env = services[name]["environment"]
+            assert env["OHS_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", name
+            assert env["OHS_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512", name
+            assert env["OHS_KAFKA_SASL_USERNAME"] == principal, name
+            assert "OHS_KAFKA_SASL_PASSWORD" not in env, f"{name}: a password in the environment"
+            mounted = {
+                (s if isinstance(s, str) else s["source"]): (
+                    s if isinstance(s, str) else s.get("target", s["source"])
+                )
+                for s in services[name]["secrets"]
+            }
+            assert mounted[f"kafka_{principal}_password"] == "kafka_password", name
+            assert env["OHS_KAFKA_SASL_PASSWORD_FILE"] == "/run/secrets/kafka_password"
+            assert env["OHS_KAFKA_SSL_CAFILE"] == "/run/secrets/kafka_ca.pem"
+            assert "kafka_ca.pem" in mounted, name
+        for secret in secrets.values():
+            assert "file" in secret and secret["file"].startswith("./deploy/secrets/")
+        # and the code turns those settings into aiokafka's arguments
+        from common.kafka import client_options
+        from records.settings import Settings
+
+        monkeypatch.setenv("OHS_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+        monkeypatch.setenv("OHS_KAFKA_SASL_USERNAME", "records")
+        monkeypatch.setenv("OHS_KAFKA_SASL_PASSWORD", "s3cret")
+        options = client_options(Settings())
+        assert options["security_protocol"] == "SASL_SSL"
+        assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+        assert (options["sasl_plain_username"], options["sasl_plain_password"]) == (
+            "records",
+            "s3cret",
+        )
+        assert options["ssl_context"] is not None
+        monkeypatch.delenv("OHS_KAFKA_SASL_PASSWORD")
+        with pytest.raises(ValueError, match="OHS_KAFKA_SASL_PASSWORD"):
+            Settings()
+
+    def test_development_stays_plaintext(self):
+        from common.kafka import client_options
+        from records.settings import Settings
+
+        assert client_options(Settings()) == {}
+
+    def test_no_plaintext_listener_outside_the_compose_network(self):
+        kafka = load()["services"]["kafka"]
+        env = kafka["environment"]
+        assert "ports" not in kafka, "the broker must not be published on the host"
+        protocols = dict(
+            p.split(":") for p in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+        )
+        for listener in env["KAFKA_LISTENERS"].split(","):
+            name, _, address = listener.partition("://")
+            if protocols[name] != "SASL_SSL":
+                assert address.split(":")[0] in ("localhost", "127.0.0.1"), listener
+        for listener in env["KAFKA_ADVERTISED_LISTENERS"].split(","):
+            name, _, address = listener.partition("://")
+            if protocols[name] != "SASL_SSL":
+                assert address.split(":")[0] in ("localhost", "127.0.0.1"), listener
+        assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+        assert env["KAFKA_AUTHORIZER_CLASS_NAME"] == (
+            "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+        )
+        assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+        assert env["KAFKA_SUPER_USERS"] == "User:ANONYMOUS"  # loopback listeners only
+        assert "localhost:9094" in str(kafka["healthcheck"]["test"])
+
+    def test_acl_init_present(self):
+        services = load()["services"]
+        init = services["kafka-init"]
+        assert init["network_mode"] == "service:kafka"
+        assert "./deploy/kafka/init.sh:/opt/ohs/kafka-init.sh:ro" in init["volumes"]
+        for name in KAFKA_CLIENTS:
+            assert services[name]["depends_on"]["kafka-init"]["condition"] == (
+                "service_completed_successfully"
+            )
+        script = INIT_SCRIPT.read_text()
+        assert "kafka-configs.sh" in script and "SCRAM-SHA-512=" in script
+        assert "kafka-acls.sh" in script and "kafka-topics.sh" in script
+        lines = [line.strip() for line in script.splitlines()]
+        for principal, topic in (
+            ("identity", "auth-events"),
+            ("records", "access-events"),
+            ("register", "register-events"),
+        ):
+            assert f"relay {principal} {topic}" in lines
+        for topic in ("access-events", "auth-events", "register-events", "outbox-heartbeat"):
+            assert topic in script
+        assert "allow audit Write --topic outbox-resend" in lines
+        assert "allow audit Read --group audit" in lines
+        writes = [line for line in lines if line.startswith("allow audit Write")]
+        assert writes == ["allow audit Write --topic outbox-resend"], "audit only reads"

@@ -311,8 +311,9 @@ class TestWhoSeesWhat:
         listed = (await http.get(f"{reg}/subject-requests", headers=worker_a.headers)).json()
         assert listed and {r["worker_id"] for r in listed} == {WORKER_A}
         assert theirs["id"] not in [r["id"] for r in listed]
+        # Rights before existence: another worker's request is refused, not hidden as a 404.
         assert_problem(
-            await http.get(f"{reg}/subject-requests/{theirs['id']}", headers=worker_a.headers), 404
+            await http.get(f"{reg}/subject-requests/{theirs['id']}", headers=worker_a.headers), 403
         )
         assert_problem(
             await http.get(

@@ -17,6 +17,7 @@ from audit.projections.models import Gap, SourceStat
 from audit.store.models import Event
 from common.db import SessionDep
 from common.events import ALL_TOPICS, HEARTBEAT_TOPIC
+from common.kafka import client_options
 
 CONSUMED_TOPICS = (*ALL_TOPICS, HEARTBEAT_TOPIC)
 
@@ -86,6 +87,7 @@ async def _end_offsets(request: Request) -> dict[tuple[str, int], int] | None:
             if app.state.kafka_meta is None:
                 client = AIOKafkaConsumer(
                     bootstrap_servers=app.state.settings.kafka_bootstrap,
+                    **client_options(app.state.settings),
                     request_timeout_ms=3000,
                     enable_auto_commit=False,
                 )

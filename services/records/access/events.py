@@ -256,27 +256,32 @@ def FileAccess(
         scope = principal.scope(right)
         # Rights before existence: a caller who could not reach the item wherever it is gets
         # the same 403 whether the id exists or not (the trace names the file when there is one).
-        hopeless = scope is Scope.NONE or (scope is Scope.ADMINISTRATIVE and medical)
+        hopeless = scope is Scope.NONE or (scope is Scope.DIRECTORY and medical)
         if item is None and not hopeless and _reaches_every_file(principal, right):
             raise not_found(by.__name__)
-        if item is None or hopeless:
-            raise AccessDenied(
-                principal,
-                right,
-                action=action,
-                worker_id=str(item.worker_id) if item is not None else None,
-                resource=Resource(type=kind, id=str(item_id), part=part),
-                detail=f"Profile {principal.profile.value} may not {action} this {kind}",
-            )
-        access = authorize(
+        # One refusal, word for word, for an item that exists and one that does not.
+        refusal = AccessDenied(
             principal,
-            action,
-            worker_id=str(item.worker_id),
-            part=part,
-            resource_type=kind,
-            resource_id=str(item_id),
-            medical=medical,
+            right,
+            action=action,
+            worker_id=str(item.worker_id) if item is not None else None,
+            resource=Resource(type=kind, id=str(item_id), part=part),
+            detail=f"Profile {principal.profile.value} may not {action} this {kind}",
         )
+        if item is None or hopeless:
+            raise refusal
+        try:
+            access = authorize(
+                principal,
+                action,
+                worker_id=str(item.worker_id),
+                part=part,
+                resource_type=kind,
+                resource_id=str(item_id),
+                medical=medical,
+            )
+        except AccessDenied:
+            raise refusal from None
         file = TracedFile(access, action, part, kind, str(item_id), item=item)
         file.worker, file.context, file.long_retention = await _load_worker(
             session, principal, item.worker_id, lock=False

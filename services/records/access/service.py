@@ -56,8 +56,8 @@ class Access:
 
     @property
     def administrative_only(self) -> bool:
-        """Administrative staff: identity, employer and employment, nothing medical."""
-        return self.scope is Scope.ADMINISTRATIVE
+        """Administrative staff: the directory entry (WorkerDirectoryRead), nothing medical."""
+        return self.scope is Scope.DIRECTORY
 
     @property
     def own_file(self) -> bool:
@@ -105,9 +105,9 @@ def authorize(
         own = {w.strip().lower() for w in principal.own_worker_ids()}
         if worker_id is None or worker_id.lower() not in own:
             raise deny("A worker may only access their own file")
-    elif scope is Scope.ADMINISTRATIVE:
+    elif scope is Scope.DIRECTORY:
         if medical:
-            raise deny("Administrative staff see administrative data only")
+            raise deny("Administrative staff see the worker directory only")
     elif scope is not Scope.ALL:
         raise deny(f"Profile {principal.profile.value} may not {action} health files")
     return Access(principal=principal, right=wanted, scope=scope, grant=grant)

@@ -22,6 +22,8 @@ from records.workers.schemas import (
     ExposureRead,
     RecordRead,
     WorkerCreate,
+    WorkerDirectoryPage,
+    WorkerDirectoryRead,
     WorkerPage,
     WorkerRead,
     WorkerUpdate,
@@ -61,8 +63,8 @@ async def search_workers(
     employer: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> WorkerPage:
-    """Find workers by name prefix and employer."""
+) -> WorkerPage | WorkerDirectoryPage:
+    """Find workers by name prefix and employer (administrative staff: directory entries)."""
     access = file.access
     only = None
     if access.scope is Scope.GRANT and access.grant and access.grant.worker_id:
@@ -75,18 +77,28 @@ async def search_workers(
         limit=limit,
         offset=offset,
         user_id=principal.user_id,
+        directory=access.administrative_only,
     )
-    file.listed([FileContext(str(w.id), w.employer, care) for w, care in found])
+    file.listed([FileContext(str(w.id), w.employer, care) for w, care, _ in found])
+    if access.administrative_only:
+        items = [service.directory_entry(w, due) for w, _, due in found]
+        return WorkerDirectoryPage.model_validate(
+            {"items": items, "limit": limit, "offset": offset}
+        )
     return WorkerPage.model_validate(
-        {"items": [w.model_dump() for w, _ in found], "limit": limit, "offset": offset}
+        {"items": [w.model_dump() for w, _, _ in found], "limit": limit, "offset": offset}
     )
 
 
 @router.get("/workers/{worker_id}", summary="The administrative part of a file")
 async def read_worker(
-    worker_id: uuid.UUID, file: Annotated[TracedFile, AdministrativeReading]
-) -> WorkerRead:
-    """Identity, employer, employment and retention (administrative staff see only this)."""
+    worker_id: uuid.UUID, session: SessionDep, file: Annotated[TracedFile, AdministrativeReading]
+) -> WorkerRead | WorkerDirectoryRead:
+    """Identity, employer, employment and retention; administrative staff get the directory
+    entry instead (name, birth date, employer, department, next exam due)."""
+    if file.access.administrative_only:
+        due = await service.next_exam_due(session, worker_id)
+        return WorkerDirectoryRead.model_validate(service.directory_entry(file.worker, due))
     return WorkerRead.model_validate(service.worker_view(file.worker, file.long_retention))
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from records.exams.schemas import ExamRead, FitnessDecisionRead, LabResultRead
 from records.validation import Input
@@ -149,6 +149,34 @@ class WorkerPage(BaseModel):
     """Search results."""
 
     items: list[WorkerSummary]
+    limit: int
+    offset: int
+
+
+class WorkerDirectoryRead(BaseModel):
+    """A worker as administrative staff see them: enough to find them and schedule an exam.
+
+    Nothing medical: no surveillance reasons, exposures, retention rule (a 40-year rule reveals
+    a listed exposure), exams or decisions. `next_exam_due` is the review date of the latest
+    fitness decision, computed by the service; null when there is none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    birth_date: date
+    employer: str
+    department: str | None
+    next_exam_due: date | None
+
+
+class WorkerDirectoryPage(BaseModel):
+    """Search results in the directory (administrative staff)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[WorkerDirectoryRead]
     limit: int
     offset: int
 

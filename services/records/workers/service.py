@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, text
+from sqlalchemy import delete, exists, func, null, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utcnow
 from common.errors import conflict, invalid
 from common.tokens import Principal
 from records.access.service import Access
+from records.exams.models import FitnessDecision
 from records.history.service import add_revision
 from records.workers.models import CareMember, Exposure, Worker, worker_snapshot
 from records.workers.schemas import ExposureCreate, WorkerCreate, WorkerUpdate
@@ -62,6 +63,33 @@ def long_retention_column(worker_id: Any) -> Any:
         .where(Exposure.worker_id == worker_id)
         .scalar_subquery()
     )
+
+
+def next_exam_due_column(worker_id: Any) -> Any:
+    """The review date of the latest fitness decision (null without one or without a date).
+
+    The only date the directory serves from the medical part: the decision itself, the exam
+    and the restrictions stay in the file."""
+    return (
+        select(FitnessDecision.review_on)
+        .where(FitnessDecision.worker_id == worker_id)
+        .order_by(FitnessDecision.decided_on.desc(), FitnessDecision.created_at.desc())  # type: ignore[attr-defined]
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def directory_entry(worker: Worker | dict[str, Any], next_exam_due: date | None) -> dict[str, Any]:
+    """What administrative staff see of a worker: enough to find them and schedule an exam."""
+    data = dict(worker) if isinstance(worker, dict) else worker.model_dump()
+    keep = ("id", "first_name", "last_name", "birth_date", "employer", "department")
+    return {**{k: data[k] for k in keep}, "next_exam_due": next_exam_due}
+
+
+async def next_exam_due(session: AsyncSession, worker_id: uuid.UUID) -> date | None:
+    """The directory's next-exam date of one worker."""
+    due: date | None = (await session.execute(select(next_exam_due_column(worker_id)))).scalar()
+    return due
 
 
 async def create_worker(
@@ -172,14 +200,17 @@ async def search_workers(
     limit: int,
     offset: int,
     user_id: str,
-) -> list[tuple[Worker, bool]]:
-    """Workers matching a name (prefix, case-insensitive) and employer, with the care relation."""
+    directory: bool = False,
+) -> list[tuple[Worker, bool, date | None]]:
+    """Workers matching a name (prefix, case-insensitive) and employer, with the care relation
+    (and, for the directory, the next exam due)."""
     care = (
         exists()
         .where(CareMember.worker_id == Worker.id, CareMember.user_id == user_id)
         .label("care")
     )
-    query = select(Worker, care)
+    due = next_exam_due_column(Worker.id) if directory else null()
+    query = select(Worker, care, due.label("next_exam_due"))
     if q:
         pattern = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(
@@ -197,7 +228,7 @@ async def search_workers(
             return []
     query = query.order_by(Worker.last_name, Worker.first_name, Worker.id)
     rows = (await session.execute(query.limit(limit).offset(offset))).all()
-    return [(w, bool(c)) for w, c in rows]
+    return [(w, bool(c), d) for w, c, d in rows]
 
 
 RECORD_SQL = text(

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.db import utcnow
 from common.errors import conflict, invalid, not_found
 from common.events import Resource
-from common.rights import Right, Scope
-from common.tokens import Authorization, Denied, Principal
+from common.rights import Scope
+from common.tokens import Authorization, Principal
 from common.trail import RequestEvents
 from register import deadlines
+from register.access import RegisterDenied
 from register.settings import Settings
 from register.subject_requests.audit_client import fetch_access_history
 from register.subject_requests.models import SubjectRequest
@@ -29,6 +30,7 @@ from register.subject_requests.schemas import (
     SubjectRequestUpdate,
 )
 
+NEW_REQUEST = Resource(type="subject_request", id=None, part="gdpr_register")
 NEXT = {
     RequestStatus.RECEIVED: {RequestStatus.IN_PROGRESS},
     RequestStatus.IN_PROGRESS: {RequestStatus.ANSWERED, RequestStatus.REFUSED},
@@ -62,14 +64,16 @@ def worker_for_filing(auth: Authorization, requested: str | None) -> str:
             )
         return requested
     if auth.scope is not Scope.OWN:
-        raise Denied(
+        raise RegisterDenied(
             principal,
-            Right.GDPR_REGISTER,
             "Requests are filed by the worker concerned or by the security officer",
+            resource=NEW_REQUEST,
         )
     own = principal.own_worker_ids()
     if not own:
-        raise Denied(principal, Right.GDPR_REGISTER, "This account is linked to no worker file")
+        raise RegisterDenied(
+            principal, "This account is linked to no worker file", resource=NEW_REQUEST
+        )
     if requested is None:
         if len(own) > 1:
             raise invalid(
@@ -78,7 +82,9 @@ def worker_for_filing(auth: Authorization, requested: str | None) -> str:
             )
         return own[0]
     if requested not in own:
-        raise Denied(principal, Right.GDPR_REGISTER, "A worker files requests for their own file")
+        raise RegisterDenied(
+            principal, "A worker files requests for their own file", resource=NEW_REQUEST
+        )
     return requested
 
 
@@ -145,12 +151,21 @@ def visible(auth: Authorization, req: SubjectRequest) -> bool:
 async def get(
     session: AsyncSession, auth: Authorization, request_id: uuid.UUID, *, lock: bool = False
 ) -> SubjectRequest:
-    """One request the caller may see, or 404 (another worker's request does not exist)."""
+    """One request the caller may see; 404 for an unknown id (register staff only).
+
+    Rights before existence: a worker asking for a request that is not theirs gets the same 403
+    whether the id exists or not, and the refusal is traced with the id asked for."""
     query = select(SubjectRequest).where(SubjectRequest.id == request_id)
     if lock:
         query = query.with_for_update()
     req = (await session.execute(query)).scalar_one_or_none()
-    if req is None or not visible(auth, req):
+    if auth.scope not in (Scope.READ, Scope.WRITE) and (req is None or not visible(auth, req)):
+        raise RegisterDenied(
+            auth.principal,
+            "A worker sees their own requests",
+            resource=Resource(type="subject_request", id=str(request_id), part="gdpr_register"),
+        )
+    if req is None:
         raise not_found("Subject request")
     return req
 
@@ -159,7 +174,11 @@ def _scoped(query, auth: Authorization, worker_id: str | None):  # type: ignore[
     if auth.scope is Scope.OWN:
         own = auth.principal.own_worker_ids()
         if worker_id is not None and worker_id not in own:
-            raise Denied(auth.principal, Right.GDPR_REGISTER, "A worker sees their own requests")
+            raise RegisterDenied(
+                auth.principal,
+                "A worker sees their own requests",
+                resource=Resource(type="subject_request", id=None, part="gdpr_register"),
+            )
         return query.where(SubjectRequest.worker_id.in_([worker_id] if worker_id else own))
     if worker_id is not None:
         return query.where(SubjectRequest.worker_id == worker_id)
