@@ -28,7 +28,7 @@ async def fuzz(base: str, token: str, cwd: Path, *selection: str) -> str:
         "--seed", "4242",
         "--no-shrink",
         "--generation-database", "none",
-        "--workers", "2",
+        "--workers", "1",
         "--request-timeout", "20",
         "--header", f"Authorization: Bearer {token}",
         "--no-color",

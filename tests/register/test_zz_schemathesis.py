@@ -27,7 +27,7 @@ async def fuzz(base: str, token: str, cwd: Path, max_examples: int) -> str:
         "--seed", "4243",
         "--no-shrink",
         "--generation-database", "none",
-        "--workers", "2",
+        "--workers", "1",
         "--request-timeout", "20",
         "--header", f"Authorization: Bearer {token}",
         "--no-color",

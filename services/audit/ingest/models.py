@@ -63,4 +63,6 @@ class LogReset(SQLModel, table=True):
     earliest_offset: int = Field(sa_column=Column(BigInteger, nullable=False))
     end_offset: int = Field(sa_column=Column(BigInteger, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
-    detected_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    detected_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )

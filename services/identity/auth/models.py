@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import Boolean, Column, DateTime, Integer
 from sqlmodel import Field, SQLModel
 
 from identity.timestamps import at
@@ -37,3 +38,30 @@ class RefreshToken(SQLModel, table=True):
     created_at: datetime = at(nullable=False, default_now=True)
     used_at: datetime | None = at()
     revoked_at: datetime | None = at()
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failures of a username no account has, so it locks exactly as an account does."""
+
+    __tablename__ = "login_failure"
+
+    username: str = Field(primary_key=True, max_length=64)
+    failed_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    lock_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    locked_until: datetime | None = at()
+    updated_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+
+
+class LoginThrottle(SQLModel, table=True):
+    """A fixed-window counter of failed logins or refreshes, per client or per account."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=160)
+    window_start: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+    hits: int = Field(sa_column=Column(Integer, nullable=False))
+    traced: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
