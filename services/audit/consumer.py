@@ -32,11 +32,13 @@ from audit.ingest.service import (
     quarantine,
     save_positions,
 )
+from audit.ingest.signatures import SourceKeys, raise_forged_alerts, taken
 from audit.projections.models import Gap, SourceStat
 from audit.settings import Settings
-from audit.store.service import Signer, checkpoint
+from audit.store.service import Signer, checkpoint, checkpoint_private_key
 from common.db import make_engine, make_sessionmaker, utcnow
 from common.events import ALL_TOPICS, HEARTBEAT_TOPIC, TOPIC_BY_SOURCE, format_time
+from common.signing import SigningKeyError
 
 log = logging.getLogger("ohs.audit.consumer")
 
@@ -71,6 +73,8 @@ class AuditConsumer:
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.signer: Signer | None = None
+        self.source_keys = SourceKeys.from_settings(settings)
+        self.checkpoint_key = checkpoint_private_key(settings)
         self.last_checkpoint = 0.0
         self.last_housekeeping = 0.0
         self.resent: dict[str, float] = {}
@@ -171,19 +175,25 @@ class AuditConsumer:
         for tp, records in batch.items():
             if tp.topic == HEARTBEAT_TOPIC:
                 for record in records:
-                    self.note_heartbeat(record.value)
+                    if self.source_keys.heartbeat_ok(record.value, record.headers):
+                        self.note_heartbeat(record.value)
                 positions[(tp.topic, tp.partition)] = records[-1].offset + 1
                 continue
             for record in records:
-                parsed = parse(
-                    Message(tp.topic, tp.partition, record.offset, record.key, record.value)
-                )
+                message = Message(
+                    tp.topic, tp.partition, record.offset, record.key, record.value,
+                    tuple(record.headers or ()),
+                )  # fmt: skip
+                parsed = parse(message, self.source_keys)
                 (good if isinstance(parsed, Incoming) else poison).append(parsed)  # type: ignore[arg-type]
             if records:
                 positions[(tp.topic, tp.partition)] = records[-1].offset + 1
         async with self.maker() as session, session.begin():
-            stored = await ingest(session, good, self.rules)
+            refused: list[tuple[Incoming, str]] = []
+            stored = await ingest(session, good, self.rules, refused)
+            poison += taken(refused)
             await quarantine(session, poison)
+            stored += await raise_forged_alerts(session, poison, self.rules)
             await save_positions(session, positions)
         self.stored += len(stored)
         self.quarantined += len(poison)
@@ -299,7 +309,7 @@ class AuditConsumer:
         """Sign the chain head when it moved."""
         async with self.maker() as session, session.begin():
             if self.signer is None:
-                self.signer = await Signer.load(session)
+                self.signer = await Signer.load(session, self.checkpoint_key)
             await checkpoint(session, self.signer)
 
     async def _alert_gaps(self, lagging: set[str]) -> None:
@@ -406,7 +416,10 @@ async def _main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    consumer = AuditConsumer(Settings())
+    try:
+        consumer = AuditConsumer(Settings())
+    except SigningKeyError as exc:
+        raise SystemExit(f"audit consumer: {exc}") from None
     await consumer.run(stop)
     log.info(
         "audit consumer stopped: %d stored, %d quarantined", consumer.stored, consumer.quarantined
