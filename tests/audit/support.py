@@ -20,6 +20,12 @@ def dsn(stack: Stack, user: str = "postgres") -> str:
     return stack.postgres.url("audit", user).replace("+asyncpg", "")
 
 
+# The test stack's real relays number their sources from 1; the envelopes made here number
+# theirs above this, so the two never claim the same (source, source_seq) — the store would
+# quarantine the later one as a forgery (and rightly so).
+FAKE_SEQ_BASE = 1_000_000_000
+
+
 class Events:
     """Builds access-event/1 envelopes with sequence numbers that follow the store's."""
 
@@ -32,7 +38,7 @@ class Events:
         stored = await self.db.fetchval(
             "SELECT coalesce(max(source_seq), 0) FROM event WHERE source = $1", source
         )
-        seq = max(stored, self.last.get(source, 0)) + 1
+        seq = max(stored, self.last.get(source, 0), FAKE_SEQ_BASE) + 1
         self.last[source] = seq
         return seq
 
