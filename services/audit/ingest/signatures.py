@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.core.models import RuleSettings, StoredEvent, derived_id
-from audit.projections.models import Alert
 from common.events import TOPIC_BY_SOURCE
 from common.signing import (
     KID_HEADER,
@@ -41,9 +39,6 @@ if TYPE_CHECKING:
     from audit.store.service import Incoming
 
 log = logging.getLogger("ohs.audit.signatures")
-ALERT = Alert.__table__  # type: ignore[attr-defined]
-FORGED_KIND = "forged_event"
-FORGED_SEVERITY = "high"
 FORGED_ACTION = "forged_event_detected"
 MAX_LISTED = 50
 
@@ -181,9 +176,9 @@ async def raise_forged_alerts(
 ) -> list[StoredEvent]:
     """One `forged_event` alert per claimed source and kid among the batch's forged messages.
 
-    Each is traced by an audit event (`forged_event_detected`, with where the messages sit in
-    the quarantine) and its `alert_raised`, as the consumer's other alerts are; ids derive from
-    the first message, so a batch read again raises nothing twice."""
+    Each is an audit event `forged_event_detected` (with where the messages sit in the
+    quarantine) that the fold turns into the alert, as `gap_detected` becomes a gap alert; its
+    id derives from the first message, so a batch read again raises nothing twice."""
     from audit.ingest.service import append_audit
 
     groups: dict[tuple[str | None, str | None], list[Poison]] = {}
@@ -220,48 +215,5 @@ async def raise_forged_alerts(
                 },
             }
         )
-    stored = await append_audit(session, drafts, rules)
-    raised = []
-    for item in stored:
-        event = item.event
-        if event.action != FORGED_ACTION:
-            continue
-        details = event.details or {}
-        alert_id = derived_id("alert", FORGED_KIND, event.event_id)
-        summary = (
-            f"{details.get('count')} envelope(s) claiming source {details.get('source')} "
-            f"refused (kid {details.get('kid') or 'none'}): {'; '.join(details.get('reasons', []))}"
-        )[:1000]
-        await session.execute(
-            pg_insert(ALERT)
-            .values(
-                id=alert_id,
-                kind=FORGED_KIND,
-                severity=FORGED_SEVERITY,
-                summary=summary,
-                position=item.position,
-                event_id=event.event_id,
-                occurred_at=event.occurred_at,
-                raised_at=item.recorded_at,
-            )
-            .on_conflict_do_nothing()
-        )
-        raised.append(
-            {
-                "event_id": derived_id("alert-raised", alert_id),
-                "action": "alert_raised",
-                "actor": None,
-                "worker_id": None,
-                "resource": {"type": "alert", "id": str(alert_id), "part": FORGED_KIND},
-                "details": {
-                    "alert_id": str(alert_id),
-                    "kind": FORGED_KIND,
-                    "severity": FORGED_SEVERITY,
-                    "summary": summary,
-                    "cause_event_id": str(event.event_id),
-                },
-            }
-        )
-    if raised:
-        stored += await append_audit(session, raised, rules)
-    return stored
+    # The fold raises the alert from this trace (projections, on rebuild too).
+    return await append_audit(session, drafts, rules)

@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.core.folding import actor_delta, history_entry
 from audit.core.models import ActorWindow, RuleSettings, StoredEvent, derived_id
-from audit.core.rules import SEVERITY, alerts_for, gap_step, is_staff_access, needs_window
+from audit.core.rules import (
+    SEVERITY,
+    alerts_for,
+    forged_summary,
+    gap_step,
+    is_staff_access,
+    needs_window,
+)
 from audit.projections.models import (
     PROJECTION_TABLES,
     AccessEntry,
@@ -411,6 +418,10 @@ async def _fold_audit_event(
                 comment=details.get("comment"),
             )
         )
+    elif event.action == "forged_event_detected":
+        # Raised from the trace of the refusal (audit.ingest.signatures), so a rebuild has it.
+        summary = forged_summary(details)
+        await _raise_alert(session, item, "forged_event", SEVERITY["forged_event"], summary)
     elif event.action == "gap_detected":
         gap_id = uuid.UUID(str(details["gap_id"]))
         if details.get("tail"):
