@@ -341,6 +341,41 @@ class Stack:
         path.chmod(0o600)
         return password
 
+    @property
+    def keys_dir(self) -> Path:
+        """Where the development keys live (the data directory, never the repository)."""
+        return self.data_dir / "keys"
+
+    def event_key_path(self, source: str) -> Path:
+        """The private key a source's relay signs its envelopes with (PEM)."""
+        return self.keys_dir / f"event-{source}.pem"
+
+    @property
+    def checkpoint_key_path(self) -> Path:
+        """The private key the audit consumer signs checkpoints with (PEM)."""
+        return self.keys_dir / "checkpoint.pem"
+
+    def ensure_keys(self) -> str:
+        """Generate the missing development keys; returns AUDIT_SOURCE_KEYS for them."""
+        from common.signing import ensure_private_key, kid_of, public_b64
+
+        entries = []
+        for source in PUBLISHERS:
+            public = ensure_private_key(self.event_key_path(source)).public_key()
+            entries.append(f"{source}:{kid_of(public)}={public_b64(public)}")
+        ensure_private_key(self.checkpoint_key_path)
+        return ",".join(entries)
+
+    def child_env(self, name: str, env: dict[str, str]) -> dict[str, str]:
+        """The environment of one child: each relay gets its own key, the consumer its own."""
+        env = dict(env)
+        source = name.removesuffix("-relay")
+        if name.endswith("-relay") and "OHS_EVENT_SIGNING_KEY_FILE" not in self.extra_env:
+            env["OHS_EVENT_SIGNING_KEY_FILE"] = str(self.event_key_path(source))
+        if name == "audit-consumer" and "AUDIT_CHECKPOINT_KEY_FILE" not in self.extra_env:
+            env["AUDIT_CHECKPOINT_KEY_FILE"] = str(self.checkpoint_key_path)
+        return env
+
     def url(self, service: str) -> str:
         """Base URL of a service."""
         return f"http://127.0.0.1:{self.ports.services[service]}"
@@ -358,6 +393,7 @@ class Stack:
             OHS_KAFKA_BOOTSTRAP=self.broker.bootstrap,
             BOOTSTRAP_ADMIN_PASSWORD=self.admin_password,
             PYTHONUNBUFFERED="1",
+            AUDIT_SOURCE_KEYS=self.ensure_keys(),
         )
         for name, port in self.ports.services.items():
             upper = name.upper()
@@ -459,8 +495,8 @@ class Stack:
                 continue
             log = (self.logs / f"{child.name}.log").open("ab")
             child.proc = subprocess.Popen(
-                child.argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-                preexec_fn=_die_with_parent,
+                child.argv, env=self.child_env(child.name, env), stdout=log,
+                stderr=subprocess.STDOUT, cwd=REPO, preexec_fn=_die_with_parent,
             )  # fmt: skip
             self.children[child.name] = child
 

@@ -40,6 +40,7 @@ from common.events import (
     format_time,
 )
 from common.kafka import client_options
+from common.signing import EventSigner, SigningKeyError, key_from_secret
 from common.telemetry import current_traceparent
 from common.trail import DenialDetails, Trail
 
@@ -241,6 +242,7 @@ class OutboxRelay:
         database_url: str,
         bootstrap: str,
         source: str,
+        signer: EventSigner,
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         send_timeout: float = 5.0,
@@ -253,6 +255,7 @@ class OutboxRelay:
         self.bootstrap = bootstrap
         self.kafka_options = kafka_options or {}  # common.kafka.client_options (SASL, TLS)
         self.source = source
+        self.signer = signer
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.send_timeout = send_timeout
@@ -426,14 +429,16 @@ class OutboxRelay:
         producer = self._producer
         futures = []
         for row in rows:
-            headers = [("source", self.source.encode())]
+            # source_seq is in the payload only since _assign_seqs: sign the very bytes sent.
+            value = row["payload"].encode()
+            headers = [("source", self.source.encode()), *self.signer.headers(value)]
             if row["traceparent"]:
                 headers.append(("traceparent", row["traceparent"].encode()))
             futures.append(
                 await asyncio.wait_for(
                     producer.send(
                         row["topic"],
-                        value=row["payload"].encode(),
+                        value=value,
                         key=row["key"].encode() if row["key"] else None,
                         headers=headers,
                     ),
@@ -457,9 +462,13 @@ class OutboxRelay:
         if self._producer is None:
             self._producer = await self._new_producer()
         beat = {"source": self.source, "last_seq": int(last_seq), "at": format_time(utcnow())}
+        value = json.dumps(beat).encode()
         await asyncio.wait_for(
             self._producer.send_and_wait(
-                HEARTBEAT_TOPIC, json.dumps(beat).encode(), key=self.source.encode()
+                HEARTBEAT_TOPIC,
+                value,
+                key=self.source.encode(),
+                headers=[("source", self.source.encode()), *self.signer.headers(value)],
             ),
             self.send_timeout,
         )
@@ -537,17 +546,46 @@ async def pending_count(session: AsyncSession) -> int:
     return int(result.scalar_one())
 
 
+def signer_from_settings(settings: Any) -> EventSigner:
+    """The relay's signing key from OHS_EVENT_SIGNING_KEY_FILE or OHS_EVENT_SIGNING_KEY.
+
+    Refused when absent, in every environment: an unsigned envelope is quarantined by audit as
+    a forgery, so a relay without its key could only lose events (the dev stack makes one)."""
+    secret = settings.event_signing_key
+    private = key_from_secret(
+        secret.get_secret_value() if secret is not None else None,
+        settings.event_signing_key_file,
+        "OHS_EVENT_SIGNING_KEY",
+    )
+    if private is None:
+        raise SigningKeyError(
+            "the outbox relay needs its signing key: set OHS_EVENT_SIGNING_KEY_FILE (a PEM or "
+            "base64 Ed25519 private key, e.g. a Docker secret) or OHS_EVENT_SIGNING_KEY"
+        )
+    return EventSigner(private)
+
+
 async def _main(service: str) -> None:
     settings = importlib.import_module(f"{service}.settings").Settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        signer = signer_from_settings(settings)
+    except SigningKeyError as exc:
+        raise SystemExit(f"outbox relay for {service}: {exc}") from None
     relay = OutboxRelay(
         database_url=settings.database_url,
         bootstrap=settings.kafka_bootstrap,
         source=service,
+        signer=signer,
         send_timeout=settings.kafka_send_timeout_seconds,
         kafka_options=client_options(settings),
     )
-    log.info("outbox relay for %s publishing to %s", service, settings.kafka_bootstrap)
+    log.info(
+        "outbox relay for %s publishing to %s, signing with kid %s",
+        service,
+        settings.kafka_bootstrap,
+        signer.kid,
+    )
     try:
         await relay.run()
     finally:

@@ -60,6 +60,15 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     # Off only for a benchmark's unaudited baseline: refused in production, loud elsewhere.
     audit_access: bool = Field(default=True, validation_alias="OHS_AUDIT_ACCESS")
+    # The private key an outbox relay signs its envelopes with (PEM or base64 of the raw seed),
+    # as a file (a Docker secret) or a value; read by the relay only, which refuses to start
+    # without one. The development stack generates one per source in its data directory.
+    event_signing_key_file: str | None = Field(
+        default=None, validation_alias="OHS_EVENT_SIGNING_KEY_FILE"
+    )
+    event_signing_key: SecretStr | None = Field(
+        default=None, validation_alias="OHS_EVENT_SIGNING_KEY"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> ServiceSettings:

@@ -34,11 +34,13 @@ from audit.ingest.service import (
     record_resets,
     save_positions,
 )
+from audit.ingest.signatures import SourceKeys, raise_forged_alerts, taken
 from audit.settings import Settings
-from audit.store.service import Signer, checkpoint
+from audit.store.service import Signer, checkpoint, checkpoint_private_key
 from common.db import make_engine, make_sessionmaker, utcnow
 from common.events import ALL_TOPICS, HEARTBEAT_TOPIC, TOPIC_BY_SOURCE, format_time
 from common.kafka import client_options
+from common.signing import SigningKeyError
 
 log = logging.getLogger("ohs.audit.consumer")
 
@@ -78,6 +80,8 @@ class AuditConsumer:
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.signer: Signer | None = None
+        self.source_keys = SourceKeys.from_settings(settings)
+        self.checkpoint_key = checkpoint_private_key(settings)
         self.last_checkpoint = 0.0
         self.last_housekeeping = 0.0
         self.gaps = GapDetector(
@@ -277,11 +281,15 @@ class AuditConsumer:
             )
             if tp.topic == HEARTBEAT_TOPIC:
                 for record in records:
-                    self.gaps.note_heartbeat(record.value)
+                    if self.source_keys.heartbeat_ok(record.value, record.headers):
+                        self.gaps.note_heartbeat(record.value)
                 continue
             for record in records:
-                message = Message(tp.topic, tp.partition, record.offset, record.key, record.value)
-                parsed = parse(message)
+                message = Message(
+                    tp.topic, tp.partition, record.offset, record.key, record.value,
+                    tuple(record.headers or ()),
+                )  # fmt: skip
+                parsed = parse(message, self.source_keys)
                 if isinstance(parsed, Incoming):
                     why = self.gaps.implausible(parsed.event)
                     if why is None:
@@ -291,8 +299,11 @@ class AuditConsumer:
                 poison.append(parsed)
         async with self.maker() as session, session.begin():
             await record_resets(session, resets, self.rules)
-            stored = await ingest(session, good, self.rules)
+            refused: list[tuple[Incoming, str]] = []
+            stored = await ingest(session, good, self.rules, refused)
+            poison += taken(refused)
             await quarantine(session, poison)
+            stored += await raise_forged_alerts(session, poison, self.rules)
             await save_positions(session, positions)
         for key, (offset, _) in positions.items():
             self.expected[key] = offset
@@ -353,7 +364,7 @@ class AuditConsumer:
         """Sign the chain head when it moved."""
         async with self.maker() as session, session.begin():
             if self.signer is None:
-                self.signer = await Signer.load(session)
+                self.signer = await Signer.load(session, self.checkpoint_key)
             await checkpoint(session, self.signer)
 
     async def _alert_gaps(self, lagging: set[str]) -> None:
@@ -412,7 +423,10 @@ async def _main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    consumer = AuditConsumer(Settings())
+    try:
+        consumer = AuditConsumer(Settings())
+    except SigningKeyError as exc:
+        raise SystemExit(f"audit consumer: {exc}") from None
     await consumer.run(stop)
     log.info(
         "audit consumer stopped: %d stored, %d quarantined", consumer.stored, consumer.quarantined

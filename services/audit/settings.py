@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from audit.core.models import RuleSettings
@@ -35,6 +36,28 @@ class Settings(ServiceSettings):
     resend_interval_seconds: float = 30.0
     resend_topic: str = "outbox-resend"
     history_page_max: int = 200
+
+    # The public keys of each publishing source (rotation: several per source, old ones stay
+    # valid for old events): "identity:kid=base64,records:kid=base64,..." or a JSON file
+    # {"identity": {"<kid>": "<base64>"}, ...}. Envelopes not signed by one are quarantined.
+    source_keys: str | None = None
+    source_keys_file: str | None = None
+    # The checkpoint signing key (PEM or base64 seed), as a file (Docker secret) or a value;
+    # read by the consumer only, never stored in the database.
+    checkpoint_key_file: str | None = None
+    checkpoint_key: SecretStr | None = None
+    # Public keys of retired checkpoint keys, base64 or PEM, comma-separated (besides the
+    # public keys kept in the database), so old checkpoints still verify.
+    checkpoint_public_keys: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_unsigned_sources(self) -> Settings:
+        if self.environment == "production" and not (self.source_keys or self.source_keys_file):
+            raise ValueError(
+                "AUDIT_SOURCE_KEYS or AUDIT_SOURCE_KEYS_FILE must give the public keys of the "
+                "publishing sources in production"
+            )
+        return self
 
     def rules(self) -> RuleSettings:
         """The alert thresholds as the pure core takes them."""

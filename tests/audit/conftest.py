@@ -9,16 +9,16 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from common.devstack import Stack
-from tests.audit.support import Events, dsn
+from tests.audit.support import Events, SignedProducer, dev_signers, dsn
 
 
 @pytest.fixture(scope="session")
-async def producer(stack: Stack) -> AsyncIterator[AIOKafkaProducer]:
-    """A producer on the stack's broker."""
+async def producer(stack: Stack) -> AsyncIterator[SignedProducer]:
+    """A producer on the stack's broker, signing with the stack's dev keys as a relay does."""
     p = AIOKafkaProducer(bootstrap_servers=stack.broker.bootstrap, enable_idempotence=False)
     await p.start()
     try:
-        yield p
+        yield SignedProducer(p, dev_signers(stack))
     finally:
         await p.stop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -9,13 +10,20 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from common.devstack import Stack
+from common.devstack import PUBLISHERS, Stack
 from common.events import TOPIC_BY_SOURCE, AccessEvent
+from common.signing import EventSigner, load_private_key
 
 
 def dsn(stack: Stack, user: str = "postgres") -> str:
     """An asyncpg DSN for the audit database."""
     return stack.postgres.url("audit", user).replace("+asyncpg", "")
+
+
+# The test stack's real relays number their sources from 1; the envelopes made here number
+# theirs above this, so the two never claim the same (source, source_seq) — the store would
+# quarantine the later one as a forgery (and rightly so).
+FAKE_SEQ_BASE = 1_000_000_000
 
 
 class Events:
@@ -30,7 +38,7 @@ class Events:
         stored = await self.db.fetchval(
             "SELECT coalesce(max(source_seq), 0) FROM event WHERE source = $1", source
         )
-        seq = max(stored, self.last.get(source, 0)) + 1
+        seq = max(stored, self.last.get(source, 0), FAKE_SEQ_BASE) + 1
         self.last[source] = seq
         return seq
 
@@ -80,7 +88,45 @@ def care(care_relationship: bool = True, employer: str = "Acme", grant: str | No
     return {"care_relationship": care_relationship, "worker_employer": employer, "grant_id": grant}
 
 
-async def publish(producer: AIOKafkaProducer, *envelopes: AccessEvent) -> None:
+def dev_signers(stack: Stack) -> dict[str, EventSigner]:
+    """The test stack's signing key of every publishing source (as its relays have them)."""
+    return {
+        s: EventSigner(load_private_key(stack.event_key_path(s).read_bytes())) for s in PUBLISHERS
+    }
+
+
+class SignedProducer:
+    """A producer on the stack's broker that signs as the relays do: with the dev key of the
+    source the envelope claims (anything that is no envelope of a known source goes unsigned).
+    `raw` is the plain producer, for forgeries."""
+
+    def __init__(self, raw: AIOKafkaProducer, signers: dict[str, EventSigner]) -> None:
+        self.raw = raw
+        self.signers = signers
+
+    def headers_for(self, value: bytes) -> list[tuple[str, bytes]]:
+        """The sig and kid headers of the source the value claims, or none."""
+        try:
+            source = json.loads(value).get("source")
+        except (ValueError, AttributeError):
+            return []
+        signer = self.signers.get(source) if isinstance(source, str) else None
+        return signer.headers(value) if signer else []
+
+    async def send_and_wait(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any:
+        """Send one message signed with its claimed source's key."""
+        return await self.raw.send_and_wait(
+            topic, value, key=key, headers=[*(headers or []), *self.headers_for(value)]
+        )
+
+
+async def publish(producer: SignedProducer, *envelopes: AccessEvent) -> None:
     """Send envelopes to their source's topic, keyed by worker."""
     for e in envelopes:
         await producer.send_and_wait(

@@ -7,10 +7,9 @@ import uuid
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from common.devstack import Stack
-from tests.audit.support import Events, care, publish, staff, stored
+from tests.audit.support import Events, SignedProducer, care, publish, staff, stored
 from tests.helpers import Account, admin, eventually, make_user
 
 pytestmark = pytest.mark.asyncio
@@ -32,7 +31,7 @@ async def alerts_of(
     return list(resp.json()["items"])
 
 
-async def send_and_wait(db: asyncpg.Connection, producer: AIOKafkaProducer, *envelopes) -> None:
+async def send_and_wait(db: asyncpg.Connection, producer: SignedProducer, *envelopes) -> None:
     """Publish and wait until stored (and folded, in the same transaction)."""
     await publish(producer, *envelopes)
     await eventually(lambda: stored(db, *envelopes))
@@ -57,7 +56,7 @@ class TestFileAccessRules:
         stack: Stack,
         http: httpx.AsyncClient,
         db: asyncpg.Connection,
-        producer: AIOKafkaProducer,
+        producer: SignedProducer,
         events: Events,
         director: Account,
         profile: str,
@@ -90,7 +89,7 @@ class TestFileAccessRules:
         stack: Stack,
         http: httpx.AsyncClient,
         db: asyncpg.Connection,
-        producer: AIOKafkaProducer,
+        producer: SignedProducer,
         events: Events,
         director: Account,
     ):
@@ -112,7 +111,7 @@ class TestWindowRules:
         stack: Stack,
         http: httpx.AsyncClient,
         db: asyncpg.Connection,
-        producer: AIOKafkaProducer,
+        producer: SignedProducer,
         events: Events,
         director: Account,
     ):
@@ -130,7 +129,7 @@ class TestWindowRules:
         stack: Stack,
         http: httpx.AsyncClient,
         db: asyncpg.Connection,
-        producer: AIOKafkaProducer,
+        producer: SignedProducer,
         events: Events,
         director: Account,
     ):
@@ -148,7 +147,7 @@ class TestWindowRules:
         stack: Stack,
         http: httpx.AsyncClient,
         db: asyncpg.Connection,
-        producer: AIOKafkaProducer,
+        producer: SignedProducer,
         events: Events,
         director: Account,
     ):
@@ -190,7 +189,7 @@ class TestAcknowledge:
         stack: Stack,
         http: httpx.AsyncClient,
         db: asyncpg.Connection,
-        producer: AIOKafkaProducer,
+        producer: SignedProducer,
         events: Events,
         director: Account,
     ) -> dict:

@@ -7,10 +7,10 @@ import uuid
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from common.devstack import Stack
-from tests.audit.support import Events, care, publish, staff, stored
+from tests.audit.support import Events, SignedProducer, care, publish, staff, stored
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.asyncio
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.asyncio
 
 class TestDeduplication:
     async def test_same_event_three_times_is_stored_once(
-        self, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+        self, db: asyncpg.Connection, producer: SignedProducer, events: Events
     ):
         worker = str(uuid.uuid4())
         event = await events.make(worker_id=worker, actor=staff(), details=care())
@@ -49,7 +49,7 @@ class TestPoison:
     async def test_poison_is_quarantined_and_next_message_processed(
         self,
         db: asyncpg.Connection,
-        producer: AIOKafkaProducer,
+        producer: SignedProducer,
         events: Events,
         value: bytes,
         reason: str,
@@ -70,7 +70,7 @@ class TestPoison:
         assert row["value"] == value
 
     async def test_wrong_source_for_topic_is_quarantined(
-        self, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+        self, db: asyncpg.Connection, producer: SignedProducer, events: Events
     ):
         # An "audit" event arriving from the broker would be a forgery of the trail's own.
         forged = await events.make(source="audit", seq=10_000_000, actor=staff())
@@ -90,7 +90,7 @@ class TestPoison:
 
 class TestPositions:
     async def test_position_moves_with_the_batch(
-        self, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+        self, db: asyncpg.Connection, producer: SignedProducer, events: Events
     ):
         worker = str(uuid.uuid4())
         event = await events.make(worker_id=worker, actor=staff(), details=care())
@@ -109,7 +109,7 @@ class TestPositions:
         assert tuple(origin) == (meta.topic, meta.partition, meta.offset)
 
     async def test_restart_resumes_from_database_without_duplicates(
-        self, stack: Stack, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+        self, stack: Stack, db: asyncpg.Connection, producer: SignedProducer, events: Events
     ):
         before = await db.fetchval("SELECT count(*) FROM event")
         stack.kill_child("audit-consumer")
@@ -131,7 +131,7 @@ class TestPositions:
 
 class TestGaps:
     async def test_gap_alerts_asks_for_resend_and_resolves(
-        self, stack: Stack, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+        self, stack: Stack, db: asyncpg.Connection, producer: SignedProducer, events: Events
     ):
         first = await events.next_seq("register")
         missing = first + 1
@@ -195,7 +195,7 @@ async def _resend_request(stack: Stack, gap_id: str) -> dict:
 
 class TestTailGaps:
     async def test_heartbeat_ahead_of_the_store_opens_a_gap_until_the_events_come(
-        self, db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events
+        self, db: asyncpg.Connection, producer: SignedProducer, events: Events
     ):
         first = await events.next_seq("register")
         anchor = await events.make(source="register", action="create", seq=first)

@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.bundle import Bundle
 
 from common.devstack import Stack
-from tests.audit.support import Events, care, publish, staff, stored
+from tests.audit.support import Events, SignedProducer, care, publish, staff, stored
 from tests.helpers import INITIAL_PASSWORD, Account, admin, eventually, first_login, make_user
 
 pytestmark = pytest.mark.asyncio
@@ -52,7 +51,7 @@ async def accessed(
     stack: Stack,
     http: httpx.AsyncClient,
     db: asyncpg.Connection,
-    producer: AIOKafkaProducer,
+    producer: SignedProducer,
     events: Events,
 ) -> FileAccesses:
     """A worker's file read, printed and noted by staff; another file touched too."""

@@ -15,14 +15,13 @@ from datetime import datetime
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from audit.core.hashing import checkpoint_message
 from audit.store.service import CHAIN_LOCK
 from common.devstack import REPO, Stack
 from common.events import format_time
-from tests.audit.support import Events, care, dsn, publish, staff, stored
+from tests.audit.support import Events, SignedProducer, care, dsn, publish, staff, stored
 from tests.helpers import Account, admin, eventually, make_user
 
 pytestmark = pytest.mark.asyncio
@@ -42,7 +41,7 @@ async def director(stack: Stack, http: httpx.AsyncClient) -> Account:
 
 
 @pytest.fixture(scope="module")
-async def filled(db: asyncpg.Connection, producer: AIOKafkaProducer, events: Events) -> list:
+async def filled(db: asyncpg.Connection, producer: SignedProducer, events: Events) -> list:
     """A few stored events to tamper with."""
     worker = f"w-{uuid.uuid4()}"
     batch = [await events.make(worker_id=worker, actor=staff(), details=care()) for _ in range(6)]

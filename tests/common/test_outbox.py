@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from common.db import make_sessionmaker
@@ -19,6 +20,7 @@ from common.devstack import Broker, Stack, free_port
 from common.events import EventDraft, Resource
 from common.migrate import upgrade
 from common.outbox import OutboxRelay, record_events
+from common.signing import EventSigner, header, verify
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.asyncio
@@ -36,6 +38,7 @@ class Bench:
         self.engine = create_async_engine(self.url, pool_size=25, max_overflow=5)
         self.sessionmaker = make_sessionmaker(self.engine)
         self.poll = poll
+        self.signer = EventSigner(Ed25519PrivateKey.generate())
         self.relay: OutboxRelay | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -50,6 +53,7 @@ class Bench:
             database_url=self.url,
             bootstrap=self.broker.bootstrap,
             source="records",
+            signer=self.signer,
             batch_size=200,
             poll_seconds=self.poll,
             send_timeout=2.0,
@@ -151,6 +155,34 @@ class TestConcurrentSlowCommits:
         assert seqs == list(range(1, 1001)), "source_seq contiguous from 1"
         assert {m["source"] for m in received} == {"records"}
         assert await bench.unpublished() == 0
+
+
+class TestSignatures:
+    async def test_every_envelope_and_heartbeat_is_signed_over_the_bytes_sent(self, bench: Bench):
+        ids = await bench.write(20)
+        consumer = AIOKafkaConsumer(
+            TOPIC, "outbox-heartbeat", bootstrap_servers=bench.broker.bootstrap,
+            auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
+        )  # fmt: skip
+        await consumer.start()
+        seen: dict[str, list] = {TOPIC: [], "outbox-heartbeat": []}
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while (len(seen[TOPIC]) < 20 or not seen["outbox-heartbeat"]) and (
+                loop.time() < deadline
+            ):
+                for tp, messages in (await consumer.getmany(timeout_ms=500)).items():
+                    seen[tp.topic].extend(messages)
+        finally:
+            await consumer.stop()
+        assert {json.loads(m.value)["event_id"] for m in seen[TOPIC]} == set(ids)
+        assert seen["outbox-heartbeat"], "a heartbeat was published"
+        for m in seen[TOPIC] + seen["outbox-heartbeat"]:
+            assert header(m.headers, "kid") == bench.signer.kid.encode()
+            sig = header(m.headers, "sig")
+            assert sig is not None and verify(bench.signer.public, m.value, sig)
+            assert not verify(bench.signer.public, m.value + b" ", sig)
 
 
 class TestWakeUp:

@@ -22,7 +22,18 @@ SEVERITY = {
     "gap": "high",
     "broker_log_reset": "high",
     "tracing_disabled": "high",
+    "forged_event": "high",
 }
+
+
+def forged_summary(details: dict[str, object]) -> str:
+    """The summary of a forged_event alert, from its forged_event_detected trace."""
+    reasons = details.get("reasons")
+    listed = "; ".join(str(r) for r in reasons) if isinstance(reasons, list) else ""
+    return (
+        f"{details.get('count')} envelope(s) claiming source {details.get('source')} refused "
+        f"(kid {details.get('kid') or 'none'}): {listed}"
+    )[:1000]
 
 
 def is_staff_access(event: AccessEvent) -> bool:

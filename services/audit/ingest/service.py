@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.core.models import RuleSettings, StoredEvent, derived_id
 from audit.core.trail import log_reset
 from audit.ingest.models import ConsumerPosition, LogReset, Quarantine
+from audit.ingest.signatures import SourceKeys
 from audit.projections.service import fold
 from audit.store.service import Incoming, append, lock_chain, next_seq
 from audit.tables import table_of
@@ -32,18 +33,22 @@ class Message:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
 class Poison:
-    """A message refused, with the reason."""
+    """A message refused, with the reason; forged when it claims a source it cannot prove."""
 
     message: Message
     reason: str
+    forged: bool = False
+    source: str | None = None
+    kid: str | None = None
 
 
-def parse(message: Message) -> Incoming | Poison:
-    """An envelope to append, or the reason the message is poison."""
+def parse(message: Message, keys: SourceKeys) -> Incoming | Poison:
+    """An envelope to append, or the reason the message is poison (or forged)."""
     if message.value is None:
         return Poison(message, "empty message")
     try:
@@ -63,15 +68,29 @@ def parse(message: Message) -> Incoming | Poison:
     expected = TOPIC_BY_SOURCE.get(event.source)
     if expected != message.topic:
         # The audit's own source never comes from the broker: that would be a forgery.
-        return Poison(message, f"source {event.source!r} does not publish on {message.topic!r}")
-    return Incoming(event, message.topic, message.partition, message.offset)
+        return Poison(
+            message,
+            f"forged: source {event.source!r} does not publish on {message.topic!r}",
+            forged=True,
+            source=event.source,
+        )
+    reason, kid = keys.problem(event.source, message.value, message.headers)
+    if reason:
+        return Poison(message, f"forged: {reason}", forged=True, source=event.source, kid=kid)
+    return Incoming(event, message.topic, message.partition, message.offset, message)
 
 
 async def ingest(
-    session: AsyncSession, incoming: Sequence[Incoming], rules: RuleSettings
+    session: AsyncSession,
+    incoming: Sequence[Incoming],
+    rules: RuleSettings,
+    refused: list[tuple[Incoming, str]] | None = None,
 ) -> list[StoredEvent]:
-    """Append, fold, and append the alerts they raise (themselves events); no commit here."""
-    stored = await append(session, incoming)
+    """Append, fold, and append the alerts they raise (themselves events); no commit here.
+
+    Envelopes whose (source, source_seq) the store holds under another event_id are not
+    appended: they go to `refused` with the reason."""
+    stored = await append(session, incoming, refused)
     drafts = await fold(session, stored, rules)
     if drafts:
         stored += await append_audit(session, drafts, rules)

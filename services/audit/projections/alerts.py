@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.core.models import ActorWindow, RuleSettings, StoredEvent, derived_id
-from audit.core.rules import SEVERITY, alerts_for, is_staff_access, needs_window
+from audit.core.rules import SEVERITY, alerts_for, forged_summary, is_staff_access, needs_window
 from audit.core.trail import alert_raised
 from audit.gaps import service as gaps
 from audit.projections.models import Alert
@@ -231,6 +231,11 @@ async def apply_audit_event(session: AsyncSession, item: StoredEvent, stats: gap
             "the earliest offsets, the rest comes back from the outboxes"
         )
         await _raise(session, item, "broker_log_reset", SEVERITY["broker_log_reset"], summary)
+    elif event.action == "forged_event_detected":
+        # Raised from the trace of the refusal (audit.ingest.signatures), so a rebuild has it.
+        await _raise(
+            session, item, "forged_event", SEVERITY["forged_event"], forged_summary(details)
+        )
     elif event.action == "gap_detected":
         gap_id = uuid.UUID(str(details["gap_id"]))
         if details.get("tail"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -14,7 +14,8 @@ class Event(SQLModel, table=True):
 
     __tablename__ = "event"
     __table_args__ = (
-        Index("ix_event_source_seq", "source", "source_seq"),
+        # One event per number of a source: a second one would be a forgery or a replay.
+        UniqueConstraint("source", "source_seq", name="uq_event_source_seq"),
         Index("ix_event_worker_time", "worker_id", "occurred_at"),
         Index("ix_event_actor_time", "actor_user_id", "occurred_at"),
     )
@@ -52,11 +53,11 @@ class Checkpoint(SQLModel, table=True):
 
 
 class SigningKey(SQLModel, table=True):
-    """The Ed25519 key that signs checkpoints, generated at first start."""
+    """The public half of each key that signed checkpoints (the private key is a secret of the
+    consumer's, never stored here: the application role reads this table)."""
 
     __tablename__ = "checkpoint_key"
 
     key_id: str = Field(primary_key=True, max_length=32)
-    private_pem: str = Field(sa_column=Column(Text, nullable=False))
     public_pem: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

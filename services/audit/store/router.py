@@ -5,23 +5,24 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from audit.access import Monitor
 from audit.store.models import Checkpoint
 from audit.store.schemas import BrokenLinkRead, CheckpointRead, IntegrityRead, PublicKeyRead
-from audit.store.service import Signer, public_keys, verify
+from audit.store.service import configured_public_keys, public_keys, verify
 from common.db import SessionDep, utcnow
 
 router = APIRouter(tags=["integrity"])
 
 
 @router.get("/integrity", response_model=IntegrityRead, summary="Verify the whole event store")
-async def integrity(session: SessionDep, auth: Monitor) -> IntegrityRead:
+async def integrity(request: Request, session: SessionDep, auth: Monitor) -> IntegrityRead:
     """Walk the hash chain and the signed checkpoints; report the first broken link."""
     started = time.perf_counter()
-    report = await verify(session)
+    extra = configured_public_keys(request.app.state.settings.checkpoint_public_keys)
+    report = await verify(session, extra_keys=extra)
     broken = report.first_broken
     return IntegrityRead(
         ok=report.ok,
@@ -55,13 +56,18 @@ async def checkpoints(
     response_model=list[PublicKeyRead],
     summary="Keys that verify checkpoint signatures",
 )
-async def checkpoint_keys(session: SessionDep) -> list[PublicKeyRead]:
-    """Every checkpoint key, newest first (created at first use)."""
-    keys = await public_keys(session)
-    if not keys:
-        await Signer.load(session)
-        keys = await public_keys(session)
-    return [
+async def checkpoint_keys(request: Request, session: SessionDep) -> list[PublicKeyRead]:
+    """Every checkpoint key, newest first: recorded by the consumer when it first signs with
+    one, then the retired keys of AUDIT_CHECKPOINT_PUBLIC_KEYS (created_at null)."""
+    keys = [
         PublicKeyRead(key_id=k.key_id, public_key_pem=k.public_pem, created_at=k.created_at)
-        for k in keys
+        for k in await public_keys(session)
     ]
+    known = {k.key_id for k in keys}
+    extra = configured_public_keys(request.app.state.settings.checkpoint_public_keys)
+    keys += [
+        PublicKeyRead(key_id=kid, public_key_pem=pem, created_at=None)
+        for kid, pem in extra.items()
+        if kid not in known
+    ]
+    return keys

@@ -47,7 +47,7 @@ class PublicKeyRead(BaseModel):
     key_id: str
     algorithm: str = "Ed25519"
     public_key_pem: str
-    created_at: datetime
+    created_at: datetime | None
     message_format: str = (
         'canonical JSON {"hash","key_id","position","signed_at"}: sorted keys, no spaces'
     )

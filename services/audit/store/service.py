@@ -26,6 +26,7 @@ from audit.store.models import Checkpoint, Event, SigningKey
 from audit.tables import table_of
 from common.db import utcnow
 from common.events import AccessEvent, format_time
+from common.signing import SigningKeyError, key_from_secret, load_public_key
 
 CHAIN_LOCK = zlib.crc32(b"audit-chain")
 KEY_LOCK = zlib.crc32(b"audit-signing-key")
@@ -40,6 +41,8 @@ class Incoming:
     topic: str | None = None
     partition: int | None = None
     offset: int | None = None
+    # The broker message it was read from (audit.ingest.Message), kept for the quarantine.
+    message: Any = None
 
 
 async def lock_chain(session: AsyncSession) -> None:
@@ -65,8 +68,50 @@ async def next_seq(session: AsyncSession, source: str) -> int:
     return int(last or 0) + 1
 
 
-async def append(session: AsyncSession, incoming: Sequence[Incoming]) -> list[StoredEvent]:
-    """Append the envelopes not stored yet (dedup on event_id); returns what was stored."""
+async def _refuse_taken(
+    session: AsyncSession,
+    fresh: list[Incoming],
+    refused: list[tuple[Incoming, str]] | None,
+) -> list[Incoming]:
+    """Drop envelopes whose (source, source_seq) is taken by another event (store or batch).
+
+    The store's UNIQUE (source, source_seq) would refuse them anyway, failing the whole batch;
+    under the chain lock they are set aside here instead, with the reason."""
+    wanted: dict[str, set[int]] = {}
+    for item in fresh:
+        wanted.setdefault(item.event.source, set()).add(item.event.source_seq)
+    holder: dict[tuple[str, int], str] = {}
+    for source, seqs in wanted.items():
+        rows = await session.execute(
+            select(EVENT.c.source_seq, EVENT.c.event_id).where(
+                EVENT.c.source == source, EVENT.c.source_seq.in_(sorted(seqs))
+            )
+        )
+        holder.update({(source, int(r.source_seq)): str(r.event_id) for r in rows})
+    kept: list[Incoming] = []
+    for item in fresh:
+        place = (item.event.source, item.event.source_seq)
+        taken_by = holder.get(place)
+        if taken_by is None:
+            holder[place] = str(item.event.event_id)
+            kept.append(item)
+            continue
+        reason = f"source_seq {place[1]} of {place[0]} is already taken by event {taken_by}"
+        if refused is None:
+            raise ValueError(reason)
+        refused.append((item, reason))
+    return kept
+
+
+async def append(
+    session: AsyncSession,
+    incoming: Sequence[Incoming],
+    refused: list[tuple[Incoming, str]] | None = None,
+) -> list[StoredEvent]:
+    """Append the envelopes not stored yet (dedup on event_id); returns what was stored.
+
+    A different event with a (source, source_seq) already taken is not appended: it goes to
+    `refused` with the reason (raises ValueError when no list is given)."""
     if not incoming:
         return []
     await lock_chain(session)
@@ -81,6 +126,8 @@ async def append(session: AsyncSession, incoming: Sequence[Incoming]) -> list[St
         ).scalars()
     )
     fresh = [i for k, i in unique.items() if k not in {str(e) for e in existing}]
+    if fresh:
+        fresh = await _refuse_taken(session, fresh, refused)
     if not fresh:
         return []
     # Within a batch, sequence order makes partitions interleave without transient gaps.
@@ -118,48 +165,32 @@ def stored_from_row(position: int, recorded_at: datetime, body: str) -> StoredEv
 
 
 class Signer:
-    """The checkpoint key, loaded (or created on first start) from the audit database."""
+    """The checkpoint key, given to the consumer as a file or a secret; never in the database.
 
-    def __init__(self, key_id: str, private: Ed25519PrivateKey, public_pem: str) -> None:
-        self.key_id = key_id
+    Only its public half is recorded (table checkpoint_key), so /integrity verifies every
+    checkpoint ever signed, also after a rotation."""
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
         self.private = private
-        self.public_pem = public_pem
+        self.public_pem = public_pem_of(private.public_key())
+        self.key_id = key_id_of(self.public_pem)
 
     @classmethod
-    async def load(cls, session: AsyncSession) -> Signer:
-        """The newest key; generate and store one when there is none."""
-        row = await _newest_key(session)
-        if row is None:
-            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": KEY_LOCK})
-            row = await _newest_key(session)
-        if row is None:
-            private = Ed25519PrivateKey.generate()
-            public_pem = (
-                private.public_key()
-                .public_bytes(
-                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-                )
-                .decode()
+    async def load(cls, session: AsyncSession, private: Ed25519PrivateKey) -> Signer:
+        """The signer of this key; its public key is recorded on first use."""
+        signer = cls(private)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": KEY_LOCK})
+        known = (
+            await session.execute(
+                select(SigningKey.key_id).where(SigningKey.key_id == signer.key_id)  # type: ignore[arg-type]
             )
-            private_pem = private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ).decode()
-            key_id = key_id_of(public_pem)
+        ).first()
+        if known is None:
             await session.execute(
                 insert(table_of(SigningKey)),
-                {
-                    "key_id": key_id,
-                    "private_pem": private_pem,
-                    "public_pem": public_pem,
-                    "created_at": utcnow(),
-                },
+                {"key_id": signer.key_id, "public_pem": signer.public_pem, "created_at": utcnow()},
             )
-            return cls(key_id, private, public_pem)
-        private = serialization.load_pem_private_key(row.private_pem.encode(), password=None)
-        assert isinstance(private, Ed25519PrivateKey)
-        return cls(row.key_id, private, row.public_pem)
+        return signer
 
     def sign(self, position: int, head_hash: str, signed_at: datetime) -> str:
         """Base64 signature of a checkpoint."""
@@ -167,17 +198,45 @@ class Signer:
         return base64.b64encode(self.private.sign(message)).decode()
 
 
+def checkpoint_private_key(settings: Any) -> Ed25519PrivateKey:
+    """AUDIT_CHECKPOINT_KEY_FILE or AUDIT_CHECKPOINT_KEY; refused when neither is set."""
+    secret = settings.checkpoint_key
+    private = key_from_secret(
+        secret.get_secret_value() if secret is not None else None,
+        settings.checkpoint_key_file,
+        "AUDIT_CHECKPOINT_KEY",
+    )
+    if private is None:
+        raise SigningKeyError(
+            "the audit consumer needs its checkpoint key: set AUDIT_CHECKPOINT_KEY_FILE (a PEM "
+            "or base64 Ed25519 private key, e.g. a Docker secret) or AUDIT_CHECKPOINT_KEY"
+        )
+    return private
+
+
+def public_pem_of(key: Ed25519PublicKey) -> str:
+    """SubjectPublicKeyInfo PEM of a public key."""
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
 def key_id_of(public_pem: str) -> str:
     """A short stable id of a public key."""
     return hashlib.sha256(public_pem.encode()).hexdigest()[:16]
 
 
-async def _newest_key(session: AsyncSession) -> Any:
-    return (
-        await session.execute(
-            select(SigningKey).order_by(SigningKey.created_at.desc()).limit(1)  # type: ignore[attr-defined]
-        )
-    ).scalar_one_or_none()
+def configured_public_keys(text: str | None) -> dict[str, str]:
+    """AUDIT_CHECKPOINT_PUBLIC_KEYS (base64 or PEM, comma-separated) as {key_id: PEM}."""
+    keys: dict[str, str] = {}
+    if not text:
+        return keys
+    parts = [text] if "-----BEGIN" in text else text.split(",")
+    for part in parts:
+        if part.strip():
+            pem = public_pem_of(load_public_key(part))
+            keys[key_id_of(pem)] = pem
+    return keys
 
 
 async def public_keys(session: AsyncSession) -> list[SigningKey]:
@@ -242,9 +301,13 @@ class IntegrityReport:
     checkpoint_problem: str | None
 
 
-async def verify(session: AsyncSession, batch: int = 5000) -> IntegrityReport:
-    """Walk the chain from the first link: positions, links, hashes, columns, checkpoints."""
-    keys = {k.key_id: k.public_pem for k in await public_keys(session)}
+async def verify(
+    session: AsyncSession, batch: int = 5000, extra_keys: dict[str, str] | None = None
+) -> IntegrityReport:
+    """Walk the chain from the first link: positions, links, hashes, columns, checkpoints.
+
+    extra_keys: {key_id: PEM} of retired checkpoint keys given by configuration."""
+    keys = {**(extra_keys or {}), **{k.key_id: k.public_pem for k in await public_keys(session)}}
     checkpoints = list(
         (await session.execute(select(Checkpoint).order_by(Checkpoint.position))).scalars()  # type: ignore[arg-type]
     )
