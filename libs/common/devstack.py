@@ -28,6 +28,9 @@ from typing import Any
 import httpx
 
 SERVICES: dict[str, int] = {"identity": 8001, "records": 8002, "register": 8003, "audit": 8004}
+# Web front ends: no database, no migrations, no outbox; they call the services above.
+WEB_SERVICES: dict[str, int] = {"portal": 8005}
+ALL_SERVICES: dict[str, int] = {**SERVICES, **WEB_SERVICES}
 PUBLISHERS = ("identity", "records", "register")
 PG_USER = "embedded_postgres"
 TOPICS = ("access-events", "auth-events", "register-events", "outbox-heartbeat", "outbox-resend")
@@ -69,7 +72,7 @@ class Ports:
 
     postgres: int = 5432
     kafka: int = 9092
-    services: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
+    services: dict[str, int] = field(default_factory=lambda: dict(ALL_SERVICES))
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -78,13 +81,13 @@ class Ports:
         return cls(
             postgres=int(env.get("OHS_PG_PORT", 5432)),
             kafka=int(env.get("OHS_KAFKA_PORT", 9092)),
-            services={n: int(env.get(f"{n.upper()}_PORT", p)) for n, p in SERVICES.items()},
+            services={n: int(env.get(f"{n.upper()}_PORT", p)) for n, p in ALL_SERVICES.items()},
         )
 
     @classmethod
     def free(cls) -> Ports:
         """Free ports, so a test stack never collides with `make run`."""
-        return cls(free_port(), free_port(), {n: free_port() for n in SERVICES})
+        return cls(free_port(), free_port(), {n: free_port() for n in ALL_SERVICES})
 
     def named(self) -> dict[str, int]:
         """Port by component name."""
@@ -327,7 +330,7 @@ class Stack:
         self.admin_password = admin_password or self._admin_password()
         self.extra_env = extra_env or {}
         self.children: dict[str, Child] = {}
-        self.services = services or list(SERVICES)
+        self.services = services or list(ALL_SERVICES)
 
     def _admin_password(self) -> str:
         if os.environ.get("BOOTSTRAP_ADMIN_PASSWORD"):
@@ -506,6 +509,8 @@ class Stack:
         lines = ["", "Occupational-health audit stack is up:"]
         for name in SERVICES:
             lines.append(f"  {name:<9} {self.url(name)}   docs: {self.url(name)}/docs")
+        for name in WEB_SERVICES:
+            lines.append(f"  {name:<9} {self.url(name)}   <- open in a browser (demo.worker1)")
         lines += [
             f"  postgres  postgresql://postgres@127.0.0.1:{self.ports.postgres}/<service>",
             f"  kafka     {self.broker.bootstrap}",
@@ -557,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
             "Run the whole product locally: embedded PostgreSQL, the Tansu broker, the four "
             "services, their outbox relays and the audit consumer. Ports follow CONTRACT.md "
             "and move with OHS_PG_PORT, OHS_KAFKA_PORT, IDENTITY_PORT, RECORDS_PORT, "
-            "REGISTER_PORT, AUDIT_PORT."
+            "REGISTER_PORT, AUDIT_PORT, PORTAL_PORT."
         ),
     )
     sub = parser.add_subparsers(dest="command", required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from audit.alerts.router import router as alerts_router
+from audit.contests.router import router as contests_router
 from audit.history.router import router as history_router
 from audit.projections.router import router as projections_router
 from audit.reports.router import router as reports_router
@@ -12,6 +13,7 @@ from audit.settings import Settings
 from audit.stats.router import broker_client
 from audit.stats.router import router as stats_router
 from audit.store.router import router as store_router
+from audit.trail import audit_trail
 from common.app import create_app
 
 DESCRIPTION = "Append-only, tamper-evident event store; access histories, alerts and reports."
@@ -25,13 +27,14 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[
             reports_router,
+            contests_router,
             history_router,
             alerts_router,
             store_router,
             projections_router,
             stats_router,
         ],
-        hooks=[broker_client],
+        hooks=[broker_client, audit_trail],
     )
 
 

@@ -16,6 +16,8 @@ from audit.projections.models import AccessEntry
 from common.errors import invalid
 
 ENTRY = AccessEntry.__table__  # type: ignore[attr-defined]
+# Parts of a file the worker may not read (DOMAIN.md): their accesses are marked withheld.
+WITHHELD_PARTS = frozenset({"notes"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ def entry_read(row: AccessEntry, *, with_details: bool) -> AccessEntryRead:
         source=row.source,
         event_id=str(row.event_id),
         details=row.details if with_details else None,
+        withheld=row.part in WITHHELD_PARTS,
     )
 
 

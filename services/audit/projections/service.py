@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.core.folding import actor_delta, history_entry
 from audit.core.models import ActorWindow, RuleSettings, StoredEvent, derived_id
-from audit.core.rules import SEVERITY, alerts_for, gap_step, is_staff_access, needs_window
+from audit.core.rules import (
+    SEVERITY,
+    alerts_for,
+    audit_alerts_for,
+    gap_step,
+    is_staff_access,
+    needs_window,
+)
 from audit.projections.models import (
     PROJECTION_TABLES,
     AccessEntry,
@@ -59,6 +66,10 @@ async def fold(
             await _apply_fills(session, fills)
             fills = []
             await _fold_audit_event(session, item, sources)
+            for alert in audit_alerts_for(event):
+                drafts.append(
+                    await _raise_alert(session, item, alert.kind, alert.severity, alert.summary)
+                )
             continue
         window = await windows.window(session, item) if needs_window(event) else ActorWindow()
         for draft in alerts_for(event, window, rules):
