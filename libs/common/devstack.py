@@ -331,6 +331,7 @@ class Stack:
         self.extra_env = extra_env or {}
         self.children: dict[str, Child] = {}
         self.services = services or list(ALL_SERVICES)
+        self.contest_secret = os.environ.get("OHS_CONTEST_SECRET") or secrets.token_urlsafe(32)
 
     def _admin_password(self) -> str:
         if os.environ.get("BOOTSTRAP_ADMIN_PASSWORD"):
@@ -362,8 +363,13 @@ class Stack:
             BOOTSTRAP_ADMIN_PASSWORD=self.admin_password,
             PYTHONUNBUFFERED="1",
         )
+        # audit signs the contests it files in the register with this shared secret.
+        env["OHS_CONTEST_SECRET"] = self.contest_secret
         for name, port in self.ports.services.items():
             upper = name.upper()
+            if name in WEB_SERVICES:
+                env[f"{upper}_PORT"] = str(port)
+                continue
             env[f"OHS_{upper}_URL"] = self.url(name)
             env[f"{upper}_PORT"] = str(port)
             env[f"{upper}_DATABASE_URL"] = self.database_url(name)

@@ -91,6 +91,7 @@ def templates() -> Environment:
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )
     env.globals["when"] = i18n.when
+    env.globals["day"] = i18n.day
     env.globals["languages"] = i18n.LANGUAGE_NAMES
     env.globals["language"] = i18n.language
     return env

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextvars
 import io
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -95,3 +95,12 @@ def when(value: datetime | str | None, tz: str = "Europe/Brussels") -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return format_datetime(value.astimezone(ZoneInfo(tz)), "medium", locale=language())
+
+
+def day(value: date | str | None) -> str:
+    """A calendar day in the reader's language."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return format_date(value, "long", locale=language())

@@ -67,6 +67,7 @@ def entry_view(entry: dict[str, Any]) -> dict[str, Any]:
     withheld = bool(entry.get("withheld")) or the_part in WITHHELD_PARTS
     return {
         "event_id": entry.get("event_id"),
+        "action": entry.get("action"),
         "occurred_at": entry.get("occurred_at"),
         "who": entry.get("actor_name") or _("someone"),
         "role": role(entry.get("actor_profile")),
