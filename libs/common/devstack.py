@@ -492,7 +492,7 @@ class Stack:
     async def seed(self) -> None:
         """Load the demo dataset through the services' own APIs."""
         shared: dict[str, Any] = {}
-        for name in SERVICES:
+        for name in ALL_SERVICES:
             spec = importlib.util.find_spec(f"{name}.demo")
             if spec is None:
                 continue

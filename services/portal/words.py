@@ -20,7 +20,7 @@ def role(profile: str | None) -> str:
         "admin_staff": _("administrative staff"),
         "developer": _("a technician, under a time-limited authorisation"),
         "helpdesk": _("the helpdesk, under a time-limited authorisation"),
-        "worker": _("you (or your guardian)"),
+        "worker": _("you or your guardian"),
     }
     return roles.get(profile or "", profile or _("unknown"))
 
@@ -77,6 +77,8 @@ def entry_view(entry: dict[str, Any]) -> dict[str, Any]:
         "denied": entry.get("outcome") == "denied",
         "error": entry.get("outcome") == "error",
         "withheld": withheld,
+        # The worker's own actions (reading their file, filing a request) are not contested.
+        "own": entry.get("actor_profile") == "worker",
     }
 
 
