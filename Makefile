@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench fault-test backup restore rebuild-projections schema clean
+.PHONY: help install run test lint format bench fault-test backup restore rebuild-projections schema clean chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-22s %s\n", $$1, $$2}'
@@ -22,8 +22,20 @@ install: $(STAMP) ## create .venv and install the project with its dev tools
 run: install ## start PostgreSQL, the broker, the four services, demo data (DEMO=0 for none)
 	@$(PY) -m common.devstack run
 
-test: install lint ## lint, then the whole suite against a private PostgreSQL and broker
+test: install lint chromium ## lint, then the whole suite against a private PostgreSQL and broker
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+# The portal's browser tests drive Debian's Chromium (Playwright cannot download its own here).
+chromium: ## install Debian's chromium for the browser tests when it is missing (apt, no prompt)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "• installing chromium with apt-get (browser tests of the portal)"; \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null)) || \
+	      echo "! chromium could not be installed: the browser tests will be skipped"; \
+	  else echo "! /usr/bin/chromium missing and apt-get unusable: browser tests will be skipped"; fi; \
+	fi
 
 lint: install ## ruff (lint and format check) and mypy on libs/
 	@$(VENV)/bin/ruff check .

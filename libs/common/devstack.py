@@ -28,6 +28,9 @@ from typing import Any
 import httpx
 
 SERVICES: dict[str, int] = {"identity": 8001, "records": 8002, "register": 8003, "audit": 8004}
+# Web front ends: no database, no migrations, no outbox; they call the services above.
+WEB_SERVICES: dict[str, int] = {"portal": 8005}
+ALL_SERVICES: dict[str, int] = {**SERVICES, **WEB_SERVICES}
 PUBLISHERS = ("identity", "records", "register")
 PG_USER = "embedded_postgres"
 TOPICS = ("access-events", "auth-events", "register-events", "outbox-heartbeat", "outbox-resend")
@@ -69,7 +72,7 @@ class Ports:
 
     postgres: int = 5432
     kafka: int = 9092
-    services: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
+    services: dict[str, int] = field(default_factory=lambda: dict(ALL_SERVICES))
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -78,13 +81,13 @@ class Ports:
         return cls(
             postgres=int(env.get("OHS_PG_PORT", 5432)),
             kafka=int(env.get("OHS_KAFKA_PORT", 9092)),
-            services={n: int(env.get(f"{n.upper()}_PORT", p)) for n, p in SERVICES.items()},
+            services={n: int(env.get(f"{n.upper()}_PORT", p)) for n, p in ALL_SERVICES.items()},
         )
 
     @classmethod
     def free(cls) -> Ports:
         """Free ports, so a test stack never collides with `make run`."""
-        return cls(free_port(), free_port(), {n: free_port() for n in SERVICES})
+        return cls(free_port(), free_port(), {n: free_port() for n in ALL_SERVICES})
 
     def named(self) -> dict[str, int]:
         """Port by component name."""
@@ -327,7 +330,8 @@ class Stack:
         self.admin_password = admin_password or self._admin_password()
         self.extra_env = extra_env or {}
         self.children: dict[str, Child] = {}
-        self.services = services or list(SERVICES)
+        self.services = services or list(ALL_SERVICES)
+        self.contest_secret = os.environ.get("OHS_CONTEST_SECRET") or secrets.token_urlsafe(32)
 
     def _admin_password(self) -> str:
         if os.environ.get("BOOTSTRAP_ADMIN_PASSWORD"):
@@ -395,8 +399,13 @@ class Stack:
             PYTHONUNBUFFERED="1",
             AUDIT_SOURCE_KEYS=self.ensure_keys(),
         )
+        # audit signs the contests it files in the register with this shared secret.
+        env["OHS_CONTEST_SECRET"] = self.contest_secret
         for name, port in self.ports.services.items():
             upper = name.upper()
+            if name in WEB_SERVICES:
+                env[f"{upper}_PORT"] = str(port)
+                continue
             env[f"OHS_{upper}_URL"] = self.url(name)
             env[f"{upper}_PORT"] = str(port)
             env[f"{upper}_DATABASE_URL"] = self.database_url(name)
@@ -536,7 +545,7 @@ class Stack:
     async def seed(self) -> None:
         """Load the demo dataset through the services' own APIs."""
         shared: dict[str, Any] = {}
-        for name in SERVICES:
+        for name in ALL_SERVICES:
             spec = importlib.util.find_spec(f"{name}.demo")
             if spec is None:
                 continue
@@ -559,6 +568,8 @@ class Stack:
         lines = ["", "Occupational-health audit stack is up:"]
         for name in SERVICES:
             lines.append(f"  {name:<9} {self.url(name)}   docs: {self.url(name)}/docs")
+        for name in WEB_SERVICES:
+            lines.append(f"  {name:<9} {self.url(name)}   <- open in a browser (demo.worker1)")
         lines += [
             f"  postgres  postgresql://postgres@127.0.0.1:{self.ports.postgres}/<service>",
             f"  kafka     {self.broker.bootstrap}",
@@ -610,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
             "Run the whole product locally: embedded PostgreSQL, the Tansu broker, the four "
             "services, their outbox relays and the audit consumer. Ports follow CONTRACT.md "
             "and move with OHS_PG_PORT, OHS_KAFKA_PORT, IDENTITY_PORT, RECORDS_PORT, "
-            "REGISTER_PORT, AUDIT_PORT."
+            "REGISTER_PORT, AUDIT_PORT, PORTAL_PORT."
         ),
     )
     sub = parser.add_subparsers(dest="command", required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from audit.alerts.router import router as alerts_router
+from audit.contests.router import router as contests_router
 from audit.history.router import router as history_router
 from audit.projections.router import router as projections_router
 from audit.reports.router import router as reports_router
@@ -26,6 +27,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[
             reports_router,
+            contests_router,
             history_router,
             alerts_router,
             store_router,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from audit.core.models import RuleSettings
-from common.settings import ServiceSettings
+from common.settings import DEV_SECRET, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -36,6 +36,16 @@ class Settings(ServiceSettings):
     resend_interval_seconds: float = 30.0
     resend_topic: str = "outbox-resend"
     history_page_max: int = 200
+    # Contests: audit files them in the register, signed with the secret both share.
+    contest_secret: SecretStr = Field(
+        default=SecretStr(DEV_SECRET), validation_alias="OHS_CONTEST_SECRET"
+    )
+    register_timeout_seconds: float = 10.0
+    contest_assessment_hours: int = 72
+
+    def secret_fields(self) -> dict[str, SecretStr | None]:
+        """The contest intake secret must be real outside development."""
+        return {"OHS_CONTEST_SECRET": self.contest_secret}
 
     # The public keys of each publishing source (rotation: several per source, old ones stay
     # valid for old events): "identity:kid=base64,records:kid=base64,..." or a JSON file

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from common.app import create_app
 from common.outbox import outbox_trail
 from register.activities.router import router as activities
+from register.contests.router import router as contests
 from register.dpia.router import router as dpia
 from register.exports.router import router as exports
 from register.incidents.router import router as incidents
@@ -22,7 +23,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         settings or Settings(),
         title="Register",
         description=DESCRIPTION,
-        routers=[activities, dpia, subject_requests, incidents, exports],
+        routers=[activities, dpia, subject_requests, incidents, exports, contests],
         hooks=[outbox_trail("register")],
     )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import ServiceSettings
+from common.settings import DEV_SECRET, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -24,6 +25,14 @@ class Settings(ServiceSettings):
     access_history_max_entries: int = 2000
     controller_name: str = "External service for prevention and protection at work"
     dpo_contact: str = "dpo@ohs.example"
+    # Contests filed by audit (POST /contest-intake) are signed with the secret both share.
+    contest_secret: SecretStr = Field(
+        default=SecretStr(DEV_SECRET), validation_alias="OHS_CONTEST_SECRET"
+    )
+
+    def secret_fields(self) -> dict[str, SecretStr | None]:
+        """The contest intake secret must be real outside development."""
+        return {"OHS_CONTEST_SECRET": self.contest_secret}
 
     def today(self) -> date:
         """Today in the service's calendar."""

@@ -14,7 +14,7 @@ import yaml
 from compose_spec import PyCompose
 from pydantic_settings import BaseSettings
 
-from common.devstack import REPO, SERVICES, Ports, Stack
+from common.devstack import ALL_SERVICES, REPO, SERVICES, Ports, Stack
 
 COMPOSE = REPO / "docker-compose.yml"
 # Read by something other than a Settings class: the image's health check.
@@ -55,7 +55,7 @@ def validate(doc: dict[str, Any]) -> None:
 def settings_env_names() -> set[str]:
     """Every environment variable some service's Settings class reads."""
     names: set[str] = set()
-    for service in SERVICES:
+    for service in ALL_SERVICES:
         cls: type[BaseSettings] = importlib.import_module(f"{service}.settings").Settings
         prefix = cls.model_config.get("env_prefix", "")
         for name, field in cls.model_fields.items():

@@ -23,6 +23,7 @@ SEVERITY = {
     "broker_log_reset": "high",
     "tracing_disabled": "high",
     "forged_event": "high",
+    "contested_access": "high",
 }
 
 
@@ -111,6 +112,24 @@ def alerts_for(event: AccessEvent, window: ActorWindow, rules: RuleSettings) -> 
     if event.action == "lockout":
         add("lockout", f"account {event.actor.username if event.actor else '?'} locked out")
     return drafts
+
+
+def audit_alerts_for(event: AccessEvent) -> list[AlertDraft]:
+    """Alerts raised by the audit service's own events (a worker contesting an access)."""
+    if event.source != "audit" or event.action != "access_contested":
+        return []
+    details = _details(event)
+    who = details.get("contested_actor") or "someone"
+    action = details.get("contested_action") or "access"
+    return [
+        AlertDraft(
+            "contested_access",
+            SEVERITY["contested_access"],
+            f"The worker contests an access to their file: {who} ({action}), event "
+            f"{details.get('contested_event_id')}; incident {details.get('incident_id')}, "
+            f"request {details.get('subject_request_id')}",
+        )
+    ]
 
 
 def gap_step(current_max: int, seq: int) -> GapChange:

@@ -30,6 +30,9 @@ class AccessEntryRead(BaseModel):
     source: str
     event_id: str
     details: dict[str, Any] | None = None
+    # The entry is about a part the worker may not see (a physician's personal notes): the
+    # access is shown, its content never is. `part` says which part.
+    withheld: bool = False
 
 
 class AccessHistoryPage(BaseModel):

@@ -17,6 +17,8 @@ from audit.tables import table_of
 from common.errors import invalid
 
 ENTRY = table_of(AccessEntry)
+# Parts of a file the worker may not read (DOMAIN.md): their accesses are marked withheld.
+WITHHELD_PARTS = frozenset({"notes"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ def entry_read(row: AccessEntry, *, with_details: bool) -> AccessEntryRead:
         source=row.source,
         event_id=str(row.event_id),
         details=row.details if with_details else None,
+        withheld=row.part in WITHHELD_PARTS,
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.core.models import ActorWindow, RuleSettings, StoredEvent, derived_id
-from audit.core.rules import SEVERITY, alerts_for, forged_summary, is_staff_access, needs_window
+from audit.core.rules import SEVERITY, alerts_for, audit_alerts_for, forged_summary, is_staff_access, needs_window
 from audit.core.trail import alert_raised
 from audit.gaps import service as gaps
 from audit.projections.models import Alert
@@ -165,6 +165,14 @@ async def raise_for(
         drafts.append(await _raise(session, item, alert.kind, alert.severity, alert.summary))
         windows.note_alert(item, alert.kind)
     return drafts
+
+
+async def raise_audit_alerts(session: AsyncSession, item: StoredEvent) -> list[EventDraft]:
+    """The alerts the audit service's own events raise (a worker contesting an access)."""
+    return [
+        await _raise(session, item, a.kind, a.severity, a.summary)
+        for a in audit_alerts_for(item.event)
+    ]
 
 
 async def _raise(

@@ -40,6 +40,7 @@ async def fold(
             await gaps.apply_fills(session, fills)
             fills = []
             await alerts.apply_audit_event(session, item, stats)
+            drafts += await alerts.raise_audit_alerts(session, item)
             continue
         drafts += await alerts.raise_for(session, item, windows, rules)
     await gaps.apply_fills(session, fills)

@@ -68,11 +68,10 @@ def pdf_report(
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
-    title = (
-        "Access report for the data-protection authority"
-        if audience == "authority"
-        else "Access report for the medical director"
-    )
+    title = {
+        "authority": "Access report for the data-protection authority",
+        "worker": "Who opened your file: access report for the worker",
+    }.get(audience, "Access report for the medical director")
     pdf.cell(0, 9, _text(title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
     period = f"{_when(since) if since else 'the beginning'} to {_when(until) if until else 'now'}"

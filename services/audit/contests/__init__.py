@@ -1,0 +1,1 @@
+"""Contests: a worker disputes one access on their history (request, incident, alert)."""

@@ -1,0 +1,7 @@
+"""The portal's ASGI app: `uvicorn portal.main:app`."""
+
+from __future__ import annotations
+
+from portal.app import build_app
+
+app = build_app()

@@ -1,0 +1,32 @@
+"""Portal settings (environment prefix PORTAL_)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Settings of the portal (no database: it calls identity, records, audit and register)."""
+
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", frozen=True)
+
+    service_name: str = "portal"
+    port: int = 8005
+    # The portal ends a session after this long without a user action; identity's own idle
+    # timeout (IDENTITY_SESSION_IDLE_SECONDS) has the same default, 15 minutes.
+    idle_seconds: int = 900
+    # Sessions kept in memory (one portal process); anonymous ones (login form) expire sooner.
+    max_sessions: int = 20_000
+    anonymous_seconds: int = 3600
+    backend_timeout_seconds: float = 10.0
+    history_page_size: int = 25
+    # How often the history page asks for new entries (JavaScript; 0 turns it off).
+    live_seconds: int = 5
+    timezone: str = "Europe/Brussels"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry Secure everywhere but development (plain HTTP on the loopback)."""
+        return self.environment != "development"

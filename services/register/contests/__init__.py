@@ -1,0 +1,1 @@
+"""Contest intake: what a worker's contest of an access files in the register (from audit)."""
