@@ -12,7 +12,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.core.models import ActorWindow, RuleSettings, StoredEvent, derived_id
-from audit.core.rules import SEVERITY, alerts_for, audit_alerts_for, forged_summary, is_staff_access, needs_window
+from audit.core.rules import (
+    SEVERITY,
+    alerts_for,
+    audit_alerts_for,
+    forged_summary,
+    is_staff_access,
+    needs_window,
+)
 from audit.core.trail import alert_raised
 from audit.gaps import service as gaps
 from audit.projections.models import Alert
