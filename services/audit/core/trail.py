@@ -91,3 +91,19 @@ def log_reset(
         trace_id=None,
         details={"reset_id": str(reset_id), "partitions": partitions},
     )
+
+
+def forged_detected(
+    event_id: uuid.UUID, source: str | None, details: dict[str, object]
+) -> EventDraft:
+    """The trace of envelopes refused as forged: the fold turns it into a forged_event alert."""
+    return EventDraft(
+        event_id=event_id,
+        source="audit",
+        actor=None,
+        action="forged_event_detected",
+        outcome="denied",
+        resource=Resource(type="source", id=source or "unknown"),
+        trace_id=None,
+        details=dict(details),
+    )

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.core.models import RuleSettings, StoredEvent, derived_id
+from audit.core.trail import forged_detected
 from common.events import TOPIC_BY_SOURCE
 from common.signing import (
     KID_HEADER,
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from audit.store.service import Incoming
 
 log = logging.getLogger("ohs.audit.signatures")
-FORGED_ACTION = "forged_event_detected"
 MAX_LISTED = 50
 
 
@@ -192,14 +192,10 @@ async def raise_forged_alerts(
         first = items[0].message
         reasons = sorted({p.reason for p in items})
         drafts.append(
-            {
-                "event_id": derived_id("forged", first.topic, first.partition, first.offset),
-                "action": FORGED_ACTION,
-                "outcome": "denied",
-                "actor": None,
-                "worker_id": None,
-                "resource": {"type": "source", "id": source or "unknown", "part": None},
-                "details": {
+            forged_detected(
+                derived_id("forged", first.topic, first.partition, first.offset),
+                source,
+                {
                     "source": source,
                     "kid": kid,
                     "count": len(items),
@@ -213,7 +209,7 @@ async def raise_forged_alerts(
                         for p in items[:MAX_LISTED]
                     ],
                 },
-            }
+            )
         )
     # The fold raises the alert from this trace (projections, on rebuild too).
     return await append_audit(session, drafts, rules)
