@@ -11,6 +11,7 @@ from fpdf import FPDF
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.errors import conflict, invalid
 from common.events import format_time
@@ -160,7 +161,7 @@ def build_bundle(
 
 async def trusted_keys(session: AsyncSession, extra: dict[str, str]) -> dict[str, str]:
     """kid → public key of every key whose bundles this service accepts."""
-    rows = (await session.execute(select(SigningKey.kid, SigningKey.public_key))).all()
+    rows = (await session.execute(select(col(SigningKey.kid), col(SigningKey.public_key)))).all()
     return {**extra, **{kid: public for kid, public in rows}}
 
 
@@ -198,7 +199,9 @@ async def import_bundle(
 ) -> tuple[Worker, dict[str, int]]:
     """A new file from a verified bundle; every version is kept with its original author."""
     origin = f"{document['issuer']['kid']}:{document.get('bundle_id')}"
-    already = await session.execute(select(Worker.id).where(Worker.imported_from == origin))
+    already = await session.execute(
+        select(col(Worker.id)).where(col(Worker.imported_from) == origin)
+    )
     if already.first() is not None:
         raise conflict("This bundle was already imported")
     w = record.worker
