@@ -25,10 +25,10 @@ run: install ## start PostgreSQL, the broker, the four services, demo data (DEMO
 test: install lint ## lint, then the whole suite against a private PostgreSQL and broker
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install ## ruff (lint and format check) and mypy on libs/
+lint: install ## ruff (lint and format check) and mypy on libs/ and the services
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check --quiet .
-	@$(VENV)/bin/mypy libs/common
+	@$(VENV)/bin/mypy -p common -p identity -p records -p register
 
 format: install ## apply ruff's fixes and formatting
 	@$(VENV)/bin/ruff check --fix --quiet . || true

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -171,7 +171,9 @@ async def get(
     return req
 
 
-def _scoped(query, auth: Authorization, worker_id: str | None):  # type: ignore[no-untyped-def]
+def _scoped(
+    query: Select[SubjectRequest], auth: Authorization, worker_id: str | None
+) -> Select[SubjectRequest]:
     if auth.scope is Scope.OWN:
         own = auth.principal.own_worker_ids()
         if worker_id is not None and worker_id not in own:
@@ -301,7 +303,7 @@ async def update(
             max_entries=settings.access_history_max_entries,
             timeout=settings.audit_timeout_seconds,
         )
-    changed = [
+    changed: list[str] = [
         name
         for name in ("details", "answer", "refusal_reason")
         if name in body.model_fields_set and getattr(body, name) != getattr(req, name)
