@@ -37,10 +37,10 @@ chromium: ## install Debian's chromium for the browser tests when it is missing 
 	  else echo "! /usr/bin/chromium missing and apt-get unusable: browser tests will be skipped"; fi; \
 	fi
 
-lint: install ## ruff (lint and format check) and mypy on libs/
+lint: install ## ruff (lint and format check) and mypy on libs/ and the services
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check --quiet .
-	@$(VENV)/bin/mypy libs/common
+	@$(VENV)/bin/mypy -p common -p identity -p records -p register
 
 format: install ## apply ruff's fixes and formatting
 	@$(VENV)/bin/ruff check --fix --quiet . || true

@@ -206,4 +206,4 @@ def _add_problem_schema(app: FastAPI) -> None:
         }
         return schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI documents this override but types openapi as a method

@@ -181,7 +181,8 @@ async def _traced_events(events: EventContext) -> AsyncIterator[RequestEvents]:
         )
 
 
-_traced_events.__ohs_traces__ = True  # type: ignore[attr-defined]
+# A function attribute (PEP 232), set through __dict__ as mypy cannot declare one.
+_traced_events.__dict__["__ohs_traces__"] = True
 
 # For a route that returns health or trail data: the response is refused unless it emitted.
 TracedEvents = Annotated[RequestEvents, Depends(_traced_events, scope="function")]

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import select, text
+from sqlmodel import col
 
 from common.errors import Problem
 from common.rights import Profile
@@ -34,7 +35,9 @@ async def ensure_admin(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     async with app.state.sessionmaker() as session:
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADMIN_LOCK})
-        exists = await session.execute(select(Account.id).where(Account.username == ADMIN))
+        exists = await session.execute(
+            select(col(Account.id)).where(col(Account.username) == ADMIN)
+        )
         if exists.first() is not None:
             return
         if settings.bootstrap_admin_password is not None:

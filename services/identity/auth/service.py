@@ -12,6 +12,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import utcnow
 from common.errors import Problem, problem_response, unavailable
@@ -299,7 +300,9 @@ async def _login(
 ) -> TokenRead | JSONResponse:
     """Check credentials under a row lock so concurrent attempts on one account serialise."""
     account = (
-        await session.execute(select(Account).where(Account.username == username).with_for_update())
+        await session.execute(
+            select(Account).where(col(Account.username) == username).with_for_update()
+        )
     ).scalar_one_or_none()
     now = utcnow()
     if account is None:
@@ -379,19 +382,19 @@ async def end_sessions(
     now = utcnow()
     query = (
         update(Session)
-        .where(Session.account_id == account_id, Session.ended_at.is_(None))  # type: ignore[union-attr]
+        .where(col(Session.account_id) == account_id, col(Session.ended_at).is_(None))
         .values(ended_at=now, end_reason=reason)
-        .returning(Session.id)
+        .returning(col(Session.id))
     )
     if keep is not None:
-        query = query.where(Session.id != keep)
+        query = query.where(col(Session.id) != keep)
     ended = list((await session.execute(query)).scalars())
     if ended:
         await session.execute(
             update(RefreshToken)
             .where(
-                RefreshToken.session_id.in_(ended),  # type: ignore[attr-defined]
-                RefreshToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                col(RefreshToken.session_id).in_(ended),
+                col(RefreshToken.revoked_at).is_(None),
             )
             .values(revoked_at=now)
         )
@@ -406,8 +409,8 @@ async def _end_one(session: AsyncSession, sess: Session, reason: str) -> None:
     await session.execute(
         update(RefreshToken)
         .where(
-            RefreshToken.session_id == sess.id,
-            RefreshToken.revoked_at.is_(None),  # type: ignore[union-attr]
+            col(RefreshToken.session_id) == sess.id,
+            col(RefreshToken.revoked_at).is_(None),
         )
         .values(revoked_at=now)
     )
@@ -450,10 +453,10 @@ async def _refresh(
     row = (
         await session.execute(
             select(RefreshToken, Session, Account)
-            .join(Session, Session.id == RefreshToken.session_id)  # type: ignore[arg-type]
-            .join(Account, Account.id == Session.account_id)  # type: ignore[arg-type]
-            .where(RefreshToken.token_hash == _hash_token(token))
-            .with_for_update(of=[RefreshToken, Session])  # type: ignore[list-item]
+            .join(Session, col(Session.id) == RefreshToken.session_id)
+            .join(Account, col(Account.id) == Session.account_id)
+            .where(col(RefreshToken.token_hash) == _hash_token(token))
+            .with_for_update(of=[RefreshToken, Session])
         )
     ).one_or_none()
     if row is None:
@@ -511,8 +514,8 @@ async def session_alive(session: AsyncSession, settings: Settings, principal: Pr
     row = (
         await session.execute(
             select(Session, Account)
-            .join(Account, Account.id == Session.account_id)  # type: ignore[arg-type]
-            .where(Session.id == sid, Account.id == sub)
+            .join(Account, col(Account.id) == Session.account_id)
+            .where(col(Session.id) == sid, col(Account.id) == sub)
         )
     ).one_or_none()
     if row is None:

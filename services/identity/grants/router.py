@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy import select
+from sqlmodel import col
 
 from common.db import SessionDep, utcnow
 from common.errors import not_found
 from common.rights import Right, Scope
-from common.tokens import CurrentUser, Denied, RequireRight
+from common.tokens import Authorization, CurrentUser, Denied, require_right
 from common.trail import EventContext
 from identity.grants import service
 from identity.grants.models import AccessGrant
 from identity.grants.schemas import AccessGrantCreate, AccessGrantRead
 
 router = APIRouter(prefix="/access-grants", tags=["access grants"])
-GrantAccess = RequireRight(Right.GRANT_ACCESS)
-ERRORS = {
+GrantAccess = Annotated[Authorization, Depends(require_right(Right.GRANT_ACCESS))]
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or invalid token"},
     403: {"description": "Profile not allowed"},
     422: {"description": "Invalid input"},
@@ -77,20 +78,24 @@ async def list_grants(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AccessGrantRead]:
     """Newest first."""
-    query = select(AccessGrant).order_by(AccessGrant.created_at.desc())  # type: ignore[attr-defined]
+    query = select(AccessGrant).order_by(col(AccessGrant.created_at).desc())
     sees_all = (
         principal.scope(Right.GRANT_ACCESS) is not Scope.NONE
         or principal.scope(Right.MANAGE_ACCOUNTS) is not Scope.NONE
     )
     if not sees_all:
-        query = query.where(AccessGrant.grantee_id == uuid.UUID(principal.user_id))
+        query = query.where(col(AccessGrant.grantee_id) == uuid.UUID(principal.user_id))
     if grantee_id is not None:
-        query = query.where(AccessGrant.grantee_id == grantee_id)
+        query = query.where(col(AccessGrant.grantee_id) == grantee_id)
     now = utcnow()
     if active is True:
-        query = query.where(AccessGrant.revoked_at.is_(None), AccessGrant.expires_at > now)  # type: ignore[union-attr]
+        query = query.where(
+            col(AccessGrant.revoked_at).is_(None), col(AccessGrant.expires_at) > now
+        )
     elif active is False:
-        query = query.where(AccessGrant.revoked_at.is_not(None) | (AccessGrant.expires_at <= now))  # type: ignore[union-attr]
+        query = query.where(
+            col(AccessGrant.revoked_at).is_not(None) | (col(AccessGrant.expires_at) <= now)
+        )
     result = await session.execute(query.limit(limit).offset(offset))
     return [_read(g) for g in result.scalars()]
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import utcnow
 from common.errors import conflict, invalid, not_found
@@ -30,11 +31,11 @@ async def live_grants(session: AsyncSession, account_id: uuid.UUID) -> list[Acce
     result = await session.execute(
         select(AccessGrant)
         .where(
-            AccessGrant.grantee_id == account_id,
-            AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
-            AccessGrant.expires_at > utcnow(),
+            col(AccessGrant.grantee_id) == account_id,
+            col(AccessGrant.revoked_at).is_(None),
+            col(AccessGrant.expires_at) > utcnow(),
         )
-        .order_by(AccessGrant.expires_at)  # type: ignore[arg-type]
+        .order_by(col(AccessGrant.expires_at))
     )
     return list(result.scalars())
 
@@ -120,7 +121,7 @@ async def revoke(
     """End a live grant now; traced as grant_revoked."""
     grant = (
         await session.execute(
-            select(AccessGrant).where(AccessGrant.id == grant_id).with_for_update()
+            select(AccessGrant).where(col(AccessGrant.id) == grant_id).with_for_update()
         )
     ).scalar_one_or_none()
     if grant is None:
@@ -150,11 +151,11 @@ async def trace_expired(session: AsyncSession, events: RequestEvents, limit: int
     result = await session.execute(
         select(AccessGrant)
         .where(
-            AccessGrant.expires_at <= now,
-            AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
-            AccessGrant.expiry_traced_at.is_(None),  # type: ignore[union-attr]
+            col(AccessGrant.expires_at) <= now,
+            col(AccessGrant.revoked_at).is_(None),
+            col(AccessGrant.expiry_traced_at).is_(None),
         )
-        .order_by(AccessGrant.expires_at)  # type: ignore[arg-type]
+        .order_by(col(AccessGrant.expires_at))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

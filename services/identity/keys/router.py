@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from common.db import SessionDep
 from common.events import Actor, Resource
 from common.rights import Right
-from common.tokens import RequireRight
+from common.tokens import Authorization, require_right
 from common.trail import EventContext
 from identity.keys import service
 from identity.keys.schemas import JwksRead, KeyRead
 
 router = APIRouter(tags=["keys"])
+ManageAccounts = Annotated[Authorization, Depends(require_right(Right.MANAGE_ACCOUNTS))]
 
 
 @router.get("/.well-known/jwks.json", summary="Public signing keys (JWKS)")
@@ -32,7 +33,7 @@ async def jwks(request: Request, response: Response, session: SessionDep) -> Jwk
     responses={401: {"description": "No or invalid token"}, 403: {"description": "Not allowed"}},
 )
 async def rotate(
-    auth: RequireRight(Right.MANAGE_ACCOUNTS),  # type: ignore[valid-type]
+    auth: ManageAccounts,
     request: Request,
     session: SessionDep,
     events: EventContext,

@@ -15,6 +15,7 @@ from jose import jwk, jwt
 from jose.backends.base import Key
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import utcnow
 from identity.keys.models import SigningKey
@@ -76,8 +77,8 @@ async def current(session: AsyncSession) -> SigningKey | None:
     """The key that signs new tokens (the newest not retired)."""
     result = await session.execute(
         select(SigningKey)
-        .where(SigningKey.retired_at.is_(None))  # type: ignore[union-attr]
-        .order_by(SigningKey.created_at.desc())  # type: ignore[attr-defined]
+        .where(col(SigningKey.retired_at).is_(None))
+        .order_by(col(SigningKey.created_at).desc())
         .limit(1)
     )
     return result.scalar_one_or_none()
@@ -88,11 +89,8 @@ async def published(session: AsyncSession, settings: Settings) -> list[SigningKe
     horizon = utcnow() - publish_window(settings)
     result = await session.execute(
         select(SigningKey)
-        .where(
-            SigningKey.retired_at.is_(None)  # type: ignore[union-attr]
-            | (SigningKey.retired_at > horizon)  # type: ignore[operator]
-        )
-        .order_by(SigningKey.created_at.desc())  # type: ignore[attr-defined]
+        .where(col(SigningKey.retired_at).is_(None) | (col(SigningKey.retired_at) > horizon))
+        .order_by(col(SigningKey.created_at).desc())
     )
     return list(result.scalars())
 
@@ -112,9 +110,7 @@ async def rotate(session: AsyncSession, settings: Settings) -> SigningKey:
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
     now = utcnow()
     await session.execute(
-        update(SigningKey)
-        .where(SigningKey.retired_at.is_(None))  # type: ignore[union-attr]
-        .values(retired_at=now)
+        update(SigningKey).where(col(SigningKey.retired_at).is_(None)).values(retired_at=now)
     )
     key = generate(settings.key_bits)
     key.created_at = now

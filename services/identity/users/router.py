@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -13,13 +13,14 @@ from common.db import SessionDep
 from common.errors import Problem, unauthorized
 from common.rights import Profile, Right
 from common.tokens import (
+    Authorization,
     CurrentUser,
     Denied,
     PendingPasswordChangeUser,
     Principal,
-    RequireRight,
     TokenVerifier,
     bearer_token,
+    require_right,
 )
 from common.trail import EventContext
 from identity.auth.service import PASSWORD_CHANGE_AUDIENCE_SUFFIX
@@ -29,8 +30,8 @@ from identity.users import service
 from identity.users.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
 
 router = APIRouter(tags=["users"])
-ManageAccounts = RequireRight(Right.MANAGE_ACCOUNTS)
-ERRORS = {
+ManageAccounts = Annotated[Authorization, Depends(require_right(Right.MANAGE_ACCOUNTS))]
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or invalid token"},
     403: {"description": "Profile not allowed"},
     404: {"description": "Unknown user"},
@@ -39,7 +40,8 @@ ERRORS = {
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 @router.post(

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import utcnow
 from common.errors import Problem, conflict, invalid, not_found, problem_response
@@ -69,7 +70,7 @@ async def create_user(
     errors = violations(body.password, settings, field="body.password")
     if errors:
         raise _policy_problem(errors)
-    taken = await session.execute(select(Account.id).where(Account.username == username))
+    taken = await session.execute(select(col(Account.id)).where(col(Account.username) == username))
     if taken.first() is not None:
         raise conflict("Username already taken")
     hashed = await hasher.hash(body.password)
@@ -121,9 +122,9 @@ async def list_accounts(
     session: AsyncSession, profile: Profile | None, q: str | None, limit: int, offset: int
 ) -> list[Account]:
     """Accounts, filtered by profile and by a substring of username or display name."""
-    query = select(Account).order_by(Account.username).limit(limit).offset(offset)  # type: ignore[arg-type]
+    query = select(Account).order_by(col(Account.username)).limit(limit).offset(offset)
     if profile is not None:
-        query = query.where(Account.profile == profile.value)
+        query = query.where(col(Account.profile) == profile.value)
     if q:
         pattern = (
             "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -140,9 +141,9 @@ async def _other_officers(session: AsyncSession, account_id: uuid.UUID) -> int:
         select(func.count())
         .select_from(Account)
         .where(
-            Account.profile == Profile.SECURITY_OFFICER.value,
-            Account.active.is_(True),  # type: ignore[attr-defined]
-            Account.id != account_id,
+            col(Account.profile) == Profile.SECURITY_OFFICER.value,
+            col(Account.active).is_(True),
+            col(Account.id) != account_id,
         )
     )
     return int(result.scalar_one())
@@ -274,9 +275,9 @@ async def change_password(
     if settings.password_history > 0:
         recent = (
             await session.execute(
-                select(PasswordHistory.password_hash)
-                .where(PasswordHistory.account_id == account.id)
-                .order_by(PasswordHistory.id.desc())  # type: ignore[union-attr]
+                select(col(PasswordHistory.password_hash))
+                .where(col(PasswordHistory.account_id) == account.id)
+                .order_by(col(PasswordHistory.id).desc())
                 .limit(settings.password_history)
             )
         ).scalars()
@@ -298,15 +299,15 @@ async def change_password(
     )
     await session.flush()
     keep_ids = (
-        select(PasswordHistory.id)
-        .where(PasswordHistory.account_id == account.id)
-        .order_by(PasswordHistory.id.desc())  # type: ignore[union-attr]
+        select(col(PasswordHistory.id))
+        .where(col(PasswordHistory.account_id) == account.id)
+        .order_by(col(PasswordHistory.id).desc())
         .limit(max(settings.password_history, 1))
     )
     await session.execute(
         delete(PasswordHistory).where(
-            PasswordHistory.account_id == account.id,
-            PasswordHistory.id.not_in(keep_ids),  # type: ignore[union-attr]
+            col(PasswordHistory.account_id) == account.id,
+            col(PasswordHistory.id).not_in(keep_ids),
         )
     )
     ended = await end_sessions(session, account.id, "password_changed", keep=keep_session)

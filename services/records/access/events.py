@@ -354,5 +354,6 @@ def _renamed(function: Any, name: str) -> Any:
         async for value in function(**kwargs):
             yield value
 
-    renamed.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    # What inspect.signature (so FastAPI) reads; a function attribute mypy cannot declare.
+    renamed.__dict__["__signature__"] = signature.replace(parameters=params)
     return renamed

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.tokens import Principal
 from records.history.models import Revision
@@ -43,8 +44,8 @@ async def revisions_of(
     """Every version of one entity, oldest first."""
     result = await session.execute(
         select(Revision)
-        .where(Revision.entity == entity, Revision.entity_id == entity_id)
-        .order_by(Revision.version)
+        .where(col(Revision.entity) == entity, col(Revision.entity_id) == entity_id)
+        .order_by(col(Revision.version))
     )
     return result.scalars().all()
 
@@ -53,7 +54,7 @@ async def revisions_of_worker(session: AsyncSession, worker_id: uuid.UUID) -> Se
     """Every version of every piece of one file (for export bundles)."""
     result = await session.execute(
         select(Revision)
-        .where(Revision.worker_id == worker_id)
-        .order_by(Revision.entity, Revision.entity_id, Revision.version)
+        .where(col(Revision.worker_id) == worker_id)
+        .order_by(col(Revision.entity), col(Revision.entity_id), col(Revision.version))
     )
     return result.scalars().all()

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, status
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
+from sqlmodel import col
 
 from common.db import SessionDep
 from common.errors import invalid
@@ -120,8 +121,8 @@ async def list_movements(
     rows = (
         await session.execute(
             select(Movement)
-            .where(Movement.worker_id == worker_id)
-            .order_by(Movement.occurred_at.desc())  # type: ignore[attr-defined]
+            .where(col(Movement.worker_id) == worker_id)
+            .order_by(col(Movement.occurred_at).desc())
         )
     ).scalars()
     return [MovementRead.model_validate(m.model_dump()) for m in rows]

@@ -11,6 +11,7 @@ from fpdf import FPDF
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.errors import conflict, invalid
 from common.events import format_time
@@ -160,7 +161,7 @@ def build_bundle(
 
 async def trusted_keys(session: AsyncSession, extra: dict[str, str]) -> dict[str, str]:
     """kid → public key of every key whose bundles this service accepts."""
-    rows = (await session.execute(select(SigningKey.kid, SigningKey.public_key))).all()
+    rows = (await session.execute(select(col(SigningKey.kid), col(SigningKey.public_key)))).all()
     return {**extra, **{kid: public for kid, public in rows}}
 
 
@@ -198,7 +199,9 @@ async def import_bundle(
 ) -> tuple[Worker, dict[str, int]]:
     """A new file from a verified bundle; every version is kept with its original author."""
     origin = f"{document['issuer']['kid']}:{document.get('bundle_id')}"
-    already = await session.execute(select(Worker.id).where(Worker.imported_from == origin))
+    already = await session.execute(
+        select(col(Worker.id)).where(col(Worker.imported_from) == origin)
+    )
     if already.first() is not None:
         raise conflict("This bundle was already imported")
     w = record.worker
@@ -216,32 +219,32 @@ async def import_bundle(
     new_ids: dict[str, uuid.UUID] = {str(w.id): worker.id}
     counts = {"exams": 0, "fitness_decisions": 0, "lab_results": 0, "exposures": 0}
     for x in record.exposures:
-        row = Exposure(
+        exposure = Exposure(
             **x.model_dump(exclude={"id", "worker_id", "created_at"}), worker_id=worker.id
         )
-        new_ids[str(x.id)] = row.id
-        session.add(row)
+        new_ids[str(x.id)] = exposure.id
+        session.add(exposure)
         counts["exposures"] += 1
     for e in record.exams:
-        row = Exam(**e.model_dump(exclude={"id", "worker_id"}), worker_id=worker.id)
-        new_ids[str(e.id)] = row.id
-        session.add(row)
+        exam = Exam(**e.model_dump(exclude={"id", "worker_id"}), worker_id=worker.id)
+        new_ids[str(e.id)] = exam.id
+        session.add(exam)
         counts["exams"] += 1
     await session.flush()
     for f in record.fitness_decisions:
         exam_id = new_ids.get(str(f.exam_id)) if f.exam_id else None
-        row = FitnessDecision(
+        decision = FitnessDecision(
             **f.model_dump(exclude={"id", "worker_id", "exam_id"}),
             worker_id=worker.id,
             exam_id=exam_id,
         )
-        new_ids[str(f.id)] = row.id
-        session.add(row)
+        new_ids[str(f.id)] = decision.id
+        session.add(decision)
         counts["fitness_decisions"] += 1
     for lab in record.lab_results:
-        row = LabResult(**lab.model_dump(exclude={"id", "worker_id"}), worker_id=worker.id)
-        new_ids[str(lab.id)] = row.id
-        session.add(row)
+        result = LabResult(**lab.model_dump(exclude={"id", "worker_id"}), worker_id=worker.id)
+        new_ids[str(lab.id)] = result.id
+        session.add(result)
         counts["lab_results"] += 1
     await session.flush()
     for v in document.get("versions") or []:

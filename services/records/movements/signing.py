@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import FastAPI
 from sqlalchemy import select, text
+from sqlmodel import col
 
 from records.movements.models import SigningKey
 
@@ -68,7 +69,7 @@ async def signing_key_hook(app: FastAPI) -> AsyncIterator[None]:
     async with app.state.sessionmaker() as session:
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('records-signing-key'))"))
         row = (
-            await session.execute(select(SigningKey).order_by(SigningKey.created_at).limit(1))  # type: ignore[arg-type]
+            await session.execute(select(SigningKey).order_by(col(SigningKey.created_at)).limit(1))
         ).scalar_one_or_none()
         if row is None:
             private = Ed25519PrivateKey.generate()

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, status
 from sqlalchemy import select
+from sqlmodel import col
 
 from common.db import SessionDep
 from common.rights import Scope
@@ -56,8 +57,8 @@ async def list_notes(
     file: Annotated[TracedFile, NoteReading],
 ) -> list[NoteRead]:
     """A physician sees their own notes; the medical director sees all of them."""
-    query = select(Note).where(Note.worker_id == worker_id)
+    query = select(Note).where(col(Note.worker_id) == worker_id)
     if file.access.scope is Scope.OWN:
-        query = query.where(Note.author_id == principal.user_id)
-    notes = (await session.execute(query.order_by(Note.created_at.desc()))).scalars().all()  # type: ignore[attr-defined]
+        query = query.where(col(Note.author_id) == principal.user_id)
+    notes = (await session.execute(query.order_by(col(Note.created_at).desc()))).scalars().all()
     return [NoteRead.model_validate(n.model_dump()) for n in notes]

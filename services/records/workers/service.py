@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, exists, func, null, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import utcnow
 from common.errors import conflict, invalid
@@ -59,8 +60,8 @@ def worker_view(worker: Worker | dict[str, Any], long_retention: bool) -> dict[s
 def long_retention_column(worker_id: Any) -> Any:
     """Whether the file lists an exposure that keeps it 40 years."""
     return (
-        select(func.coalesce(func.bool_or(Exposure.agent.in_(LONG_RETENTION_AGENTS)), False))
-        .where(Exposure.worker_id == worker_id)
+        select(func.coalesce(func.bool_or(col(Exposure.agent).in_(LONG_RETENTION_AGENTS)), False))
+        .where(col(Exposure.worker_id) == worker_id)
         .scalar_subquery()
     )
 
@@ -71,9 +72,9 @@ def next_exam_due_column(worker_id: Any) -> Any:
     The only date the directory serves from the medical part: the decision itself, the exam
     and the restrictions stay in the file."""
     return (
-        select(FitnessDecision.review_on)
-        .where(FitnessDecision.worker_id == worker_id)
-        .order_by(FitnessDecision.decided_on.desc(), FitnessDecision.created_at.desc())  # type: ignore[attr-defined]
+        select(col(FitnessDecision.review_on))
+        .where(col(FitnessDecision.worker_id) == worker_id)
+        .order_by(col(FitnessDecision.decided_on).desc(), col(FitnessDecision.created_at).desc())
         .limit(1)
         .scalar_subquery()
     )
@@ -182,7 +183,7 @@ async def set_care_team(
     session: AsyncSession, worker_id: uuid.UUID, user_ids: Sequence[str], principal: Principal
 ) -> list[str]:
     """Replace the care team."""
-    await session.execute(delete(CareMember).where(CareMember.worker_id == worker_id))
+    await session.execute(delete(CareMember).where(col(CareMember.worker_id) == worker_id))
     unique = list(dict.fromkeys(user_ids))
     session.add_all(
         CareMember(worker_id=worker_id, user_id=u, added_by=principal.user_id) for u in unique
@@ -206,7 +207,7 @@ async def search_workers(
     (and, for the directory, the next exam due)."""
     care = (
         exists()
-        .where(CareMember.worker_id == Worker.id, CareMember.user_id == user_id)
+        .where(col(CareMember.worker_id) == Worker.id, col(CareMember.user_id) == user_id)
         .label("care")
     )
     due = next_exam_due_column(Worker.id) if directory else null()
@@ -223,10 +224,10 @@ async def search_workers(
         query = query.where(func.lower(Worker.employer) == employer.strip().lower())
     if only:
         try:
-            query = query.where(Worker.id == uuid.UUID(only))
+            query = query.where(col(Worker.id) == uuid.UUID(only))
         except ValueError:
             return []
-    query = query.order_by(Worker.last_name, Worker.first_name, Worker.id)
+    query = query.order_by(col(Worker.last_name), col(Worker.first_name), col(Worker.id))
     rows = (await session.execute(query.limit(limit).offset(offset))).all()
     return [(w, bool(c), d) for w, c, d in rows]
 

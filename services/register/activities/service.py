@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import utcnow
 from common.errors import conflict, not_found
@@ -67,9 +68,9 @@ def _snapshot(
 
 
 async def _name_taken(session: AsyncSession, name: str, but: uuid.UUID | None = None) -> bool:
-    query = select(ProcessingActivity.id).where(ProcessingActivity.name == name)
+    query = select(col(ProcessingActivity.id)).where(col(ProcessingActivity.name) == name)
     if but is not None:
-        query = query.where(ProcessingActivity.id != but)
+        query = query.where(col(ProcessingActivity.id) != but)
     return (await session.execute(query)).first() is not None
 
 
@@ -106,7 +107,7 @@ async def get(
     session: AsyncSession, activity_id: uuid.UUID, *, lock: bool = False
 ) -> ProcessingActivity:
     """One entry or 404."""
-    query = select(ProcessingActivity).where(ProcessingActivity.id == activity_id)
+    query = select(ProcessingActivity).where(col(ProcessingActivity.id) == activity_id)
     if lock:
         query = query.with_for_update()
     activity = (await session.execute(query)).scalar_one_or_none()
@@ -157,9 +158,9 @@ async def update(
 
 async def listing(session: AsyncSession, *, active: bool | None = None) -> list[ProcessingActivity]:
     """Every entry, by name."""
-    query = select(ProcessingActivity).order_by(ProcessingActivity.name)
+    query = select(ProcessingActivity).order_by(col(ProcessingActivity.name))
     if active is not None:
-        query = query.where(ProcessingActivity.active == active)
+        query = query.where(col(ProcessingActivity.active) == active)
     return list((await session.execute(query)).scalars())
 
 
@@ -167,8 +168,8 @@ async def review_overdue(session: AsyncSession, as_of: date) -> list[ProcessingA
     """Active entries whose review date has passed."""
     query = (
         select(ProcessingActivity)
-        .where(ProcessingActivity.active.is_(True), ProcessingActivity.review_on < as_of)
-        .order_by(ProcessingActivity.review_on)
+        .where(col(ProcessingActivity.active).is_(True), col(ProcessingActivity.review_on) < as_of)
+        .order_by(col(ProcessingActivity.review_on))
     )
     return list((await session.execute(query)).scalars())
 
@@ -180,8 +181,8 @@ async def versions(
     await get(session, activity_id)
     query = (
         select(ProcessingActivityVersion)
-        .where(ProcessingActivityVersion.activity_id == activity_id)
-        .order_by(ProcessingActivityVersion.version)
+        .where(col(ProcessingActivityVersion.activity_id) == activity_id)
+        .order_by(col(ProcessingActivityVersion.version))
     )
     return list((await session.execute(query)).scalars())
 

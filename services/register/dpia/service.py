@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import utcnow
 from common.errors import conflict, invalid, not_found
@@ -83,7 +84,7 @@ async def create(
 
 async def get(session: AsyncSession, dpia_id: uuid.UUID, *, lock: bool = False) -> Dpia:
     """One DPIA or 404."""
-    query = select(Dpia).where(Dpia.id == dpia_id)
+    query = select(Dpia).where(col(Dpia.id) == dpia_id)
     if lock:
         query = query.with_for_update()
     dpia = (await session.execute(query)).scalar_one_or_none()
@@ -151,7 +152,7 @@ async def update(
 
 async def listing(session: AsyncSession, activity_id: uuid.UUID | None = None) -> list[Dpia]:
     """Every DPIA, newest first."""
-    query = select(Dpia).order_by(Dpia.created_at.desc())
+    query = select(Dpia).order_by(col(Dpia.created_at).desc())
     if activity_id is not None:
-        query = query.where(Dpia.activity_id == activity_id)
+        query = query.where(col(Dpia.activity_id) == activity_id)
     return list((await session.execute(query)).scalars())

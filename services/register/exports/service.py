@@ -8,6 +8,7 @@ from typing import Any
 from fpdf import FPDF
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.events import format_time
 from register.activities import service as activities
@@ -26,14 +27,14 @@ async def register_document(
     activity_rows = await activities.listing(session)
     incident_rows = await incidents.listing(session)
     counts = await session.execute(
-        select(SubjectRequest.kind, SubjectRequest.status, func.count()).group_by(
-            SubjectRequest.kind, SubjectRequest.status
+        select(col(SubjectRequest.kind), col(SubjectRequest.status), func.count()).group_by(
+            col(SubjectRequest.kind), col(SubjectRequest.status)
         )
     )
     overdue = await session.scalar(
         select(func.count()).where(
-            SubjectRequest.status.in_([s.value for s in OPEN_STATUSES]),
-            SubjectRequest.due_on < today,
+            col(SubjectRequest.status).in_([s.value for s in OPEN_STATUSES]),
+            col(SubjectRequest.due_on) < today,
         )
     )
     requests: dict[str, dict[str, int]] = {}

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import utcnow
 from common.errors import conflict, invalid, not_found
@@ -84,7 +85,7 @@ def late_problem(aware_at: datetime, at: datetime, what: str) -> Exception:
 
 
 async def _alert_taken(session: AsyncSession, alert_id: str) -> uuid.UUID | None:
-    query = select(Incident.id).where(Incident.alert_id == alert_id)
+    query = select(col(Incident.id)).where(col(Incident.alert_id) == alert_id)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -136,7 +137,7 @@ async def create(
 
 async def get(session: AsyncSession, incident_id: uuid.UUID, *, lock: bool = False) -> Incident:
     """One incident or 404."""
-    query = select(Incident).where(Incident.id == incident_id)
+    query = select(Incident).where(col(Incident.id) == incident_id)
     if lock:
         query = query.with_for_update()
     incident = (await session.execute(query)).scalar_one_or_none()
@@ -280,11 +281,11 @@ async def listing(
     status: IncidentStatus | None = None,
 ) -> list[Incident]:
     """Incidents, most recent awareness first."""
-    query = select(Incident).order_by(Incident.aware_at.desc())
+    query = select(Incident).order_by(col(Incident.aware_at).desc())
     if breach is not None:
-        query = query.where(Incident.personal_data_breach == breach)
+        query = query.where(col(Incident.personal_data_breach) == breach)
     if status is not None:
-        query = query.where(Incident.status == status.value)
+        query = query.where(col(Incident.status) == status.value)
     return list((await session.execute(query)).scalars())
 
 
@@ -293,10 +294,10 @@ async def notification_overdue(session: AsyncSession, now: datetime) -> list[Inc
     query = (
         select(Incident)
         .where(
-            Incident.personal_data_breach.is_(True),
-            Incident.notified_at.is_(None),
-            Incident.aware_at < now - deadlines.BREACH_WINDOW,
+            col(Incident.personal_data_breach).is_(True),
+            col(Incident.notified_at).is_(None),
+            col(Incident.aware_at) < now - deadlines.BREACH_WINDOW,
         )
-        .order_by(Incident.aware_at)
+        .order_by(col(Incident.aware_at))
     )
     return list((await session.execute(query)).scalars())

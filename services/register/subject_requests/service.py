@@ -6,8 +6,9 @@ import uuid
 from datetime import date
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.db import utcnow
 from common.errors import conflict, invalid, not_found
@@ -155,7 +156,7 @@ async def get(
 
     Rights before existence: a worker asking for a request that is not theirs gets the same 403
     whether the id exists or not, and the refusal is traced with the id asked for."""
-    query = select(SubjectRequest).where(SubjectRequest.id == request_id)
+    query = select(SubjectRequest).where(col(SubjectRequest.id) == request_id)
     if lock:
         query = query.with_for_update()
     req = (await session.execute(query)).scalar_one_or_none()
@@ -170,7 +171,9 @@ async def get(
     return req
 
 
-def _scoped(query, auth: Authorization, worker_id: str | None):  # type: ignore[no-untyped-def]
+def _scoped(
+    query: Select[SubjectRequest], auth: Authorization, worker_id: str | None
+) -> Select[SubjectRequest]:
     if auth.scope is Scope.OWN:
         own = auth.principal.own_worker_ids()
         if worker_id is not None and worker_id not in own:
@@ -179,9 +182,9 @@ def _scoped(query, auth: Authorization, worker_id: str | None):  # type: ignore[
                 "A worker sees their own requests",
                 resource=Resource(type="subject_request", id=None, part="gdpr_register"),
             )
-        return query.where(SubjectRequest.worker_id.in_([worker_id] if worker_id else own))
+        return query.where(col(SubjectRequest.worker_id).in_([worker_id] if worker_id else own))
     if worker_id is not None:
-        return query.where(SubjectRequest.worker_id == worker_id)
+        return query.where(col(SubjectRequest.worker_id) == worker_id)
     return query
 
 
@@ -196,20 +199,22 @@ async def listing(
     """Requests the caller may see, newest receipt first."""
     query = _scoped(select(SubjectRequest), auth, worker_id)
     if status is not None:
-        query = query.where(SubjectRequest.status == status.value)
+        query = query.where(col(SubjectRequest.status) == status.value)
     if kind is not None:
-        query = query.where(SubjectRequest.kind == kind.value)
-    query = query.order_by(SubjectRequest.received_on.desc(), SubjectRequest.created_at.desc())
+        query = query.where(col(SubjectRequest.kind) == kind.value)
+    query = query.order_by(
+        col(SubjectRequest.received_on).desc(), col(SubjectRequest.created_at).desc()
+    )
     return list((await session.execute(query)).scalars())
 
 
 async def overdue(session: AsyncSession, auth: Authorization, as_of: date) -> list[SubjectRequest]:
     """Open requests whose due date has passed, most overdue first."""
     query = _scoped(select(SubjectRequest), auth, None).where(
-        SubjectRequest.status.in_([s.value for s in OPEN_STATUSES]),
-        SubjectRequest.due_on < as_of,
+        col(SubjectRequest.status).in_([s.value for s in OPEN_STATUSES]),
+        col(SubjectRequest.due_on) < as_of,
     )
-    return list((await session.execute(query.order_by(SubjectRequest.due_on))).scalars())
+    return list((await session.execute(query.order_by(col(SubjectRequest.due_on)))).scalars())
 
 
 def _touch(req: SubjectRequest, principal: Principal) -> None:
@@ -298,7 +303,7 @@ async def update(
             max_entries=settings.access_history_max_entries,
             timeout=settings.audit_timeout_seconds,
         )
-    changed = [
+    changed: list[str] = [
         name
         for name in ("details", "answer", "refusal_reason")
         if name in body.model_fields_set and getattr(body, name) != getattr(req, name)

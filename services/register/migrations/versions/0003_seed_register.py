@@ -36,7 +36,7 @@ COMMON_MEASURES = [
     "Daily backups, one year of archives, a remote copy, restores tested",
 ]
 
-ACTIVITIES = [
+ACTIVITIES: list[dict[str, Any]] = [
     {
         "id": "6f1a3c52-0d7e-4c55-9a11-3b0a52c1e001",
         "name": "Worker health files (occupational health surveillance)",
