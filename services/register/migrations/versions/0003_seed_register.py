@@ -241,10 +241,10 @@ def upgrade() -> None:
         event = _event(entry, now)
         bind.execute(
             outbox.insert().values(
-                event_id=event.event_id,
+                event_id=event["event_id"],
                 topic="register-events",
                 key=None,
-                payload=event.payload(),
+                payload=event,
                 created_at=now,
             )
         )
