@@ -358,6 +358,11 @@ class Stack:
             OHS_KAFKA_BOOTSTRAP=self.broker.bootstrap,
             BOOTSTRAP_ADMIN_PASSWORD=self.admin_password,
             PYTHONUNBUFFERED="1",
+            # Tansu holds a group join for half the session timeout: 1 s instead of 5 s for
+            # the audit consumer to rejoin a restarted broker (Kafka's floor, 6 s, is for
+            # production; Tansu accepts less).
+            AUDIT_CONSUMER_SESSION_TIMEOUT_MS="2000",
+            AUDIT_CONSUMER_HEARTBEAT_INTERVAL_MS="500",
         )
         for name, port in self.ports.services.items():
             upper = name.upper()
