@@ -249,7 +249,7 @@ class OutboxRelay:
         send_timeout: float = 5.0,
         # Short: after a broker restart delivery must resume within a second or two.
         max_backoff: float = 2.0,
-        heartbeat_seconds: float = 2.0,
+        heartbeat_seconds: float = 1.0,
         linger_seconds: float = 0.05,
     ) -> None:
         self.dsn = asyncpg_dsn(database_url)
@@ -267,6 +267,8 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._stopping = False
         self._last_beat = 0.0
+        self._beat_placed: tuple[int, int] | None = None
+        self._rewind = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
 
     async def _new_producer(self) -> AIOKafkaProducer:
@@ -458,13 +460,23 @@ class OutboxRelay:
         if self._producer is None:
             self._producer = await self._new_producer()
         beat = {"source": self.source, "last_seq": int(last_seq), "at": format_time(utcnow())}
-        await asyncio.wait_for(
+        meta = await asyncio.wait_for(
             self._producer.send_and_wait(
                 HEARTBEAT_TOPIC, json.dumps(beat).encode(), key=self.source.encode()
             ),
             self.send_timeout,
         )
         self._last_beat = now
+        # Beats of one source go to one partition: an offset that does not grow means the
+        # broker has another log (restarted empty, truncated, recreated). The resend topic's
+        # log is new as well; the listener reads it again from the start, or it would miss
+        # the audit consumer's requests below its old position.
+        placed = (meta.partition, meta.offset)
+        before = self._beat_placed
+        if before is not None and placed[0] == before[0] and placed[1] <= before[1]:
+            log.info("relay %s: the broker has another log; rereading resends", self.source)
+            self._rewind.set()
+        self._beat_placed = placed
 
     async def _listen_for_resends(self) -> None:
         # From the earliest offset, not the latest: a broker that lost its log (or a listener
@@ -485,16 +497,21 @@ class OutboxRelay:
             try:
                 await asyncio.wait_for(consumer.start(), self.send_timeout)
                 backoff = 0.2
-                async for message in consumer:
-                    if 0 <= message.timestamp < since_ms:
-                        continue
-                    key = (message.timestamp, message.value or b"")
-                    if key in seen:
-                        continue
-                    seen[key] = None
-                    while len(seen) > 10_000:
-                        del seen[next(iter(seen))]
-                    await self._on_resend_request(message.value)
+                while not self._stopping:
+                    if self._rewind.is_set():
+                        self._rewind.clear()
+                        await consumer.seek_to_beginning()
+                    batch = await consumer.getmany(timeout_ms=200)
+                    for message in (m for ms in batch.values() for m in ms):
+                        if 0 <= message.timestamp < since_ms:
+                            continue
+                        key = (message.timestamp, message.value or b"")
+                        if key in seen:
+                            continue
+                        seen[key] = None
+                        while len(seen) > 10_000:
+                            del seen[next(iter(seen))]
+                        await self._on_resend_request(message.value)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

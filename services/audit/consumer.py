@@ -117,15 +117,21 @@ class AuditConsumer:
         self.unverified.clear()
         if not parts:
             return
+        t0 = time.monotonic()
         positions = await db_positions(self.maker)
         earliest = await consumer.beginning_offsets(parts)
         end = await consumer.end_offsets(parts)
+        t1 = time.monotonic()
         wanted = {}
         for tp in parts:
             saved = positions.get((tp.topic, tp.partition))
             if saved and saved.fingerprint and earliest[tp] < saved.offset <= end[tp]:
                 wanted[tp] = saved.offset - 1
         found = await self.probes(wanted)
+        log.info(
+            "%d saved positions checked: offsets in %.2fs, %d of %d probes read in %.2fs",
+            len(parts), t1 - t0, len(found), len(wanted), time.monotonic() - t1,
+        )  # fmt: skip
         resets = []
         for tp in parts:
             saved = positions.get((tp.topic, tp.partition))
@@ -342,6 +348,10 @@ class AuditConsumer:
         self.resets += len(resets)
         self.stored += len(stored)
         if resets:
+            log.warning(
+                "broker log reset found while reading: %s",
+                ", ".join(f"{r['topic']}/{r['partition']} ({r['reason']})" for r in resets),
+            )
             await self.after_reset(resets)
         self.quarantined += len(poison)
         for p in poison:
