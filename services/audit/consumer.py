@@ -63,8 +63,20 @@ class _SeekToDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
         """Nothing to flush: every batch is committed to the database before the next poll."""
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        """Start where the database says, not where Kafka's committed offsets say."""
-        await self.owner.seek_to_database(list(assigned))
+        """Start where the database says, not where Kafka's committed offsets say, and check
+        those positions against the broker's logs before a single record is fetched: a
+        restarted broker's log may already be longer than a saved position. Paused until
+        checked (a check that fails here is retried by the consumer's loop)."""
+        owner, partitions = self.owner, list(assigned)
+        if owner.consumer is None or not partitions:
+            return
+        owner.consumer.pause(*partitions)
+        try:
+            await owner.seek_to_database(partitions)
+            await owner.verify_positions()
+        except Exception as exc:
+            owner.unverified |= set(partitions)
+            log.warning("positions not checked at assignment (%s): checking again", exc)
 
 
 class AuditConsumer:
@@ -99,14 +111,17 @@ class AuditConsumer:
         are checked against the broker's log before the next fetch."""
         assert self.consumer is not None
         positions = await db_positions(self.maker)
+        fresh = [tp for tp in partitions if (tp.topic, tp.partition) not in positions]
+        # An explicit offset, not seek_to_beginning(): that reset runs later, beside a fetch
+        # already under way from the same offset, and the records come twice (read as a jump
+        # back, i.e. a false reset).
+        earliest = await self.consumer.beginning_offsets(fresh) if fresh else {}
         for tp in partitions:
             saved = positions.get((tp.topic, tp.partition))
-            if saved is None:
-                await self.consumer.seek_to_beginning(tp)
-            else:
-                self.consumer.seek(tp, saved.offset)
-                self.expected[(tp.topic, tp.partition)] = saved.offset
-                self.unverified.add(tp)
+            offset = earliest[tp] if saved is None else saved.offset
+            self.consumer.seek(tp, offset)
+            self.expected[(tp.topic, tp.partition)] = offset
+            self.unverified.add(tp)
 
     async def verify_positions(self) -> None:
         """Compare each saved position with the partition's log; read another log from its
@@ -114,7 +129,7 @@ class AuditConsumer:
         assert self.consumer is not None
         consumer = self.consumer
         parts = sorted(self.unverified & consumer.assignment())
-        self.unverified.clear()
+        self.unverified &= consumer.assignment()
         if not parts:
             return
         t0 = time.monotonic()
@@ -136,6 +151,8 @@ class AuditConsumer:
         for tp in parts:
             saved = positions.get((tp.topic, tp.partition))
             if saved is None:
+                consumer.seek(tp, earliest[tp])
+                self.expected[(tp.topic, tp.partition)] = earliest[tp]
                 continue
             low, high = earliest[tp], end[tp]
             reason = reset_reason(saved, low, high, found.get(tp))
@@ -162,6 +179,9 @@ class AuditConsumer:
                 "broker log reset on %s: reading again from the earliest offsets",
                 ", ".join(f"{r['topic']}/{r['partition']} ({r['reason']})" for r in resets),
             )
+        self.unverified -= set(parts)
+        consumer.resume(*parts)
+        if resets:
             await self.after_reset(resets)
 
     async def probes(self, wanted: dict[TopicPartition, int]) -> dict[TopicPartition, str]:

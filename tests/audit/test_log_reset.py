@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from audit.core.logs import SavedPosition, fingerprint, reset_reason
 from common.devstack import Ports, Stack
@@ -73,6 +74,19 @@ async def restart_broker(stack: Stack) -> None:
     stack.broker.kill()
     await asyncio.to_thread(stack.broker.start)
     await stack.broker.create_topics()
+
+
+async def send_retrying(producer: AIOKafkaProducer, value: bytes, partition: int) -> None:
+    """Tansu refuses a write that races the relays' heartbeats to the same offset (an
+    UnknownError, nothing written): try again."""
+    for attempt in range(5):
+        try:
+            await producer.send_and_wait(HEARTBEAT_TOPIC, value, partition=partition)
+            return
+        except KafkaError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.05)
 
 
 async def new_file(http: httpx.AsyncClient, stack: Stack, author: Account, name: str) -> str:
@@ -220,7 +234,7 @@ class TestBrokerRestart:
             for row in saved:
                 for i in range(row["next_offset"] + 3):
                     beat = json.dumps({"source": "records", "last_seq": 0, "n": i}).encode()
-                    await producer.send_and_wait(HEARTBEAT_TOPIC, beat, partition=row["partition"])
+                    await send_retrying(producer, beat, row["partition"])
         finally:
             await producer.stop()
         stack.start_children(["audit-consumer"])
