@@ -608,9 +608,33 @@ async def run(sizes: Sizes, out: Path, keep: bool, quick: bool, only: list[str])
         "scenarios": scenarios,
     }
     results["verdicts"] = verdicts(scenarios)
+    results = merged(out, results)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print("\n" + table(results) + f"\n\nwritten to {out}")
     return results
+
+
+def merged(out: Path, results: dict[str, Any]) -> dict[str, Any]:
+    """This run's figures laid over those already in the file, so `--only` never destroys the
+    other scenarios' figures. The file's run (machine, commit, sizes) stays the headline the
+    README quotes; a scenario from a later partial run names its own run under "run"."""
+    try:
+        before = json.loads(out.read_text())
+    except (OSError, ValueError):
+        return results
+    old = before.get("scenarios")
+    if not isinstance(old, dict) or not old or set(results["scenarios"]) >= set(old):
+        return results
+    run_of = {k: results[k] for k in ("machine", "started_at", "finished_at", "quick", "sizes")}
+    fresh = {name: {**figures, "run": run_of} for name, figures in results["scenarios"].items()}
+    scenarios = {**old, **fresh}
+    return {
+        **before,
+        "scenarios_run": [n for n in SCENARIOS if n in scenarios],
+        "targets": TARGETS,
+        "scenarios": scenarios,
+        "verdicts": verdicts(scenarios),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
