@@ -551,17 +551,19 @@ async def restart_catch_up(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> di
         api = Api(stack, http)
         token = await api.login(fx["physician"][1], PASSWORD)
         director = await api.login(fx["director"][1], PASSWORD)
+        # The read occurs before its answer: a history filter from the answer's time would
+        # never find it.
+        asked = datetime.now(UTC)
         resp = await http.get(
             f"{stack.url('records')}/workers/{worker}/record",
             headers={"Authorization": f"Bearer {token}"},
         )
         resp.raise_for_status()
-        served = datetime.now(UTC)
         t0 = time.monotonic()
         while time.monotonic() - t0 < 120:
             page = await http.get(
                 f"{stack.url('audit')}/access-history/{worker}",
-                params={"from": served.isoformat().replace("+00:00", "Z"), "action": "read"},
+                params={"from": asked.isoformat().replace("+00:00", "Z"), "action": "read"},
                 headers={"Authorization": f"Bearer {director}"},
             )
             if page.status_code == 200 and page.json()["items"]:
