@@ -9,6 +9,7 @@ import importlib
 import json
 import logging
 import random
+import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -47,6 +48,9 @@ from common.trail import DenialDetails, Trail
 log = logging.getLogger("ohs.outbox")
 NOTIFY_CHANNEL = "outbox"
 MAX_RESEND = 100_000
+# A resend request written this long before the relay started is still served (a relay that
+# starts with the stack must not miss what the audit consumer asked while it was starting).
+RESEND_REQUEST_SLACK = 60.0
 
 
 class Outbox(SQLModel, table=True):
@@ -246,8 +250,9 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         send_timeout: float = 5.0,
-        max_backoff: float = 10.0,
-        heartbeat_seconds: float = 2.0,
+        # Short: after a broker restart delivery must resume within a second or two.
+        max_backoff: float = 2.0,
+        heartbeat_seconds: float = 1.0,
         linger_seconds: float = 0.05,
         kafka_options: dict[str, Any] | None = None,
     ) -> None:
@@ -268,6 +273,8 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._stopping = False
         self._last_beat = 0.0
+        self._beat_placed: tuple[int, int] | None = None
+        self._rewind = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
 
     async def _new_producer(self) -> AIOKafkaProducer:
@@ -463,7 +470,7 @@ class OutboxRelay:
             self._producer = await self._new_producer()
         beat = {"source": self.source, "last_seq": int(last_seq), "at": format_time(utcnow())}
         value = json.dumps(beat).encode()
-        await asyncio.wait_for(
+        meta = await asyncio.wait_for(
             self._producer.send_and_wait(
                 HEARTBEAT_TOPIC,
                 value,
@@ -473,23 +480,52 @@ class OutboxRelay:
             self.send_timeout,
         )
         self._last_beat = now
+        # Beats of one source go to one partition: an offset that does not grow means the
+        # broker has another log (restarted empty, truncated, recreated). The resend topic's
+        # log is new as well; the listener reads it again from the start, or it would miss
+        # the audit consumer's requests below its old position.
+        placed = (meta.partition, meta.offset)
+        before = self._beat_placed
+        if before is not None and placed[0] == before[0] and placed[1] <= before[1]:
+            log.info("relay %s: the broker has another log; rereading resends", self.source)
+            self._rewind.set()
+        self._beat_placed = placed
 
     async def _listen_for_resends(self) -> None:
-        backoff = 0.5
+        # From the earliest offset, not the latest: a broker that lost its log (or a listener
+        # that reconnects) must not skip a request written before the listener was back, and
+        # after a broker reset the audit consumer asks at once. Requests older than the
+        # relay's start (less RESEND_REQUEST_SLACK) are history; ones read twice are skipped.
+        since_ms = int(time.time() * 1000) - int(RESEND_REQUEST_SLACK * 1000)
+        seen: dict[tuple[int, bytes], None] = {}
+        backoff = 0.2
         while not self._stopping:
             consumer = AIOKafkaConsumer(
                 RESEND_TOPIC,
                 bootstrap_servers=self.bootstrap,
                 **self.kafka_options,
                 group_id=None,
-                auto_offset_reset="latest",
+                auto_offset_reset="earliest",
                 request_timeout_ms=int(self.send_timeout * 2000),
             )
             try:
                 await asyncio.wait_for(consumer.start(), self.send_timeout)
-                backoff = 0.5
-                async for message in consumer:
-                    await self._on_resend_request(message.value)
+                backoff = 0.2
+                while not self._stopping:
+                    if self._rewind.is_set():
+                        self._rewind.clear()
+                        await consumer.seek_to_beginning()
+                    batch = await consumer.getmany(timeout_ms=200)
+                    for message in (m for ms in batch.values() for m in ms):
+                        if 0 <= message.timestamp < since_ms:
+                            continue
+                        key = (message.timestamp, message.value or b"")
+                        if key in seen:
+                            continue
+                        seen[key] = None
+                        while len(seen) > 10_000:
+                            del seen[next(iter(seen))]
+                        await self._on_resend_request(message.value)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -505,7 +541,10 @@ class OutboxRelay:
             request = json.loads(raw or b"")
             if request.get("source") != self.source:
                 return
-            first, last = int(request["from_seq"]), int(request["to_seq"])
+            first = int(request["from_seq"])
+            # No to_seq: open-ended, everything published from first on (a broker reset).
+            to_seq = request.get("to_seq")
+            last = first + MAX_RESEND - 1 if to_seq is None else int(to_seq)
         except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("relay %s: ignoring malformed resend request", self.source)
             return

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit.core.logs import SavedPosition, fingerprint, reset_reason
 from audit.gaps.detector import GapDetector
+from audit.gaps.models import ResendRequest
 from audit.ingest.models import ConsumerPosition
 from audit.ingest.service import (
     Incoming,
@@ -65,8 +66,20 @@ class _SeekToDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
         """Nothing to flush: every batch is committed to the database before the next poll."""
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        """Start where the database says, not where Kafka's committed offsets say."""
-        await self.owner.seek_to_database(list(assigned))
+        """Start where the database says, not where Kafka's committed offsets say, and check
+        those positions against the broker's logs before a single record is fetched: a
+        restarted broker's log may already be longer than a saved position. Paused until
+        checked (a check that fails here is retried by the consumer's loop)."""
+        owner, partitions = self.owner, list(assigned)
+        if owner.consumer is None or not partitions:
+            return
+        owner.consumer.pause(*partitions)
+        try:
+            await owner.seek_to_database(partitions)
+            await owner.verify_positions()
+        except Exception as exc:
+            owner.unverified |= set(partitions)
+            log.warning("positions not checked at assignment (%s): checking again", exc)
 
 
 class AuditConsumer:
@@ -103,14 +116,17 @@ class AuditConsumer:
         are checked against the broker's log before the next fetch."""
         assert self.consumer is not None
         positions = await db_positions(self.maker)
+        fresh = [tp for tp in partitions if (tp.topic, tp.partition) not in positions]
+        # An explicit offset, not seek_to_beginning(): that reset runs later, beside a fetch
+        # already under way from the same offset, and the records come twice (read as a jump
+        # back, i.e. a false reset).
+        earliest = await self.consumer.beginning_offsets(fresh) if fresh else {}
         for tp in partitions:
             saved = positions.get((tp.topic, tp.partition))
-            if saved is None:
-                await self.consumer.seek_to_beginning(tp)
-            else:
-                self.consumer.seek(tp, saved.offset)
-                self.expected[(tp.topic, tp.partition)] = saved.offset
-                self.unverified.add(tp)
+            offset = earliest[tp] if saved is None else saved.offset
+            self.consumer.seek(tp, offset)
+            self.expected[(tp.topic, tp.partition)] = offset
+            self.unverified.add(tp)
 
     async def verify_positions(self) -> None:
         """Compare each saved position with the partition's log; read another log from its
@@ -118,22 +134,33 @@ class AuditConsumer:
         assert self.consumer is not None
         consumer = self.consumer
         parts = sorted(self.unverified & consumer.assignment())
-        self.unverified.clear()
+        self.unverified &= consumer.assignment()
         if not parts:
             return
+        t0 = time.monotonic()
         positions = await db_positions(self.maker)
         earliest = await consumer.beginning_offsets(parts)
         end = await consumer.end_offsets(parts)
+        t1 = time.monotonic()
+        wanted = {}
+        for tp in parts:
+            saved = positions.get((tp.topic, tp.partition))
+            if saved and saved.fingerprint and earliest[tp] < saved.offset <= end[tp]:
+                wanted[tp] = saved.offset - 1
+        found = await self.probes(wanted)
+        log.info(
+            "%d saved positions checked: offsets in %.2fs, %d of %d probes read in %.2fs",
+            len(parts), t1 - t0, len(found), len(wanted), time.monotonic() - t1,
+        )  # fmt: skip
         resets = []
         for tp in parts:
             saved = positions.get((tp.topic, tp.partition))
             if saved is None:
+                consumer.seek(tp, earliest[tp])
+                self.expected[(tp.topic, tp.partition)] = earliest[tp]
                 continue
             low, high = earliest[tp], end[tp]
-            found = None
-            if saved.fingerprint is not None and low < saved.offset <= high:
-                found = await self.probe(tp, saved.offset - 1)
-            reason = reset_reason(saved, low, high, found)
+            reason = reset_reason(saved, low, high, found.get(tp))
             if reason is None:
                 consumer.seek(tp, saved.offset)
                 continue
@@ -157,16 +184,56 @@ class AuditConsumer:
                 "broker log reset on %s: reading again from the earliest offsets",
                 ", ".join(f"{r['topic']}/{r['partition']} ({r['reason']})" for r in resets),
             )
+        self.unverified -= set(parts)
+        consumer.resume(*parts)
+        if resets:
+            await self.after_reset(resets)
 
-    async def probe(self, tp: TopicPartition, offset: int) -> str | None:
-        """The fingerprint of the message at offset, None when it cannot be read now."""
-        assert self.consumer is not None
-        self.consumer.seek(tp, offset)
-        got = await self.consumer.getmany(tp, timeout_ms=2000, max_records=1)
-        records = got.get(tp, [])
-        if records and records[0].offset == offset:
-            return fingerprint(records[0].value)
-        return None
+    async def probes(self, wanted: dict[TopicPartition, int]) -> dict[TopicPartition, str]:
+        """The fingerprint of the message at each offset, where it can be read now.
+
+        A consumer of its own, without a group: seeking the group's consumer would move its
+        fetch positions and mix the probed records with the batch being fetched."""
+        if not wanted:
+            return {}
+        probe = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="none",
+            max_poll_records=1,
+        )
+        found: dict[TopicPartition, str] = {}
+        try:
+            await probe.start()
+            probe.assign(list(wanted))
+            for tp, offset in wanted.items():
+                probe.seek(tp, offset)
+            deadline = time.monotonic() + 2.0
+            while len(found) < len(wanted) and time.monotonic() < deadline:
+                missing = [tp for tp in wanted if tp not in found]
+                got = await probe.getmany(*missing, timeout_ms=200, max_records=1)
+                for tp, records in got.items():
+                    if records and records[0].offset == wanted[tp]:
+                        found[tp] = fingerprint(records[0].value)
+                        probe.pause(tp)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning(
+                "position probe incomplete (%s): %d of %d read", exc, len(found), len(wanted)
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                await probe.stop()
+        return found
+
+    async def after_reset(self, resets: list[dict[str, Any]]) -> None:
+        """Ask the sources of the reset topics at once for what the old log may have held and
+        the store does not (no grace: the broker said so itself)."""
+        topics = {str(r["topic"]) for r in resets}
+        sources = {s for s, topic in TOPIC_BY_SOURCE.items() if topic in topics}
+        async with self.maker() as session:
+            due = await self.gaps.reset_resends(session, sources)
+        await self.send_resends(due)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until stop is set; reconnect with backoff on broker or database trouble."""
@@ -198,6 +265,10 @@ class AuditConsumer:
             # handle() notices the jump back and records the reset.
             auto_offset_reset="earliest",
             max_poll_records=s.consumer_batch_size,
+            # A broker that lost its log lost the group too: the join that follows is where
+            # the reset is found, and the broker may hold it up to half the session timeout.
+            session_timeout_ms=s.consumer_session_timeout_ms,
+            heartbeat_interval_ms=s.consumer_heartbeat_interval_ms,
         )
         topics = [*ALL_TOPICS, HEARTBEAT_TOPIC]
         self.consumer.subscribe(topics, listener=_SeekToDatabase(self))
@@ -309,6 +380,12 @@ class AuditConsumer:
             self.expected[key] = offset
         self.resets += len(resets)
         self.stored += len(stored)
+        if resets:
+            log.warning(
+                "broker log reset found while reading: %s",
+                ", ".join(f"{r['topic']}/{r['partition']} ({r['reason']})" for r in resets),
+            )
+            await self.after_reset(resets)
         self.quarantined += len(poison)
         for p in poison:
             log.warning(
@@ -379,6 +456,10 @@ class AuditConsumer:
     async def _request_resends(self, lagging: set[str]) -> None:
         async with self.maker() as session:
             due = await self.gaps.due_resends(session, lagging)
+        await self.send_resends(due)
+
+    async def send_resends(self, due: list[ResendRequest]) -> None:
+        """Publish resend requests on the resend topic (a failure waits for the next round)."""
         if not due:
             return
         try:
@@ -397,7 +478,10 @@ class AuditConsumer:
                 )
                 self.gaps.sent(request)
                 log.info(
-                    "asked %s to resend %d..%d", request.source, request.from_seq, request.to_seq
+                    "asked %s to resend %d..%s",
+                    request.source,
+                    request.from_seq,
+                    "" if request.to_seq is None else request.to_seq,
                 )
         except (KafkaError, OSError, TimeoutError) as exc:
             log.warning("resend request not sent: %s", exc)

@@ -27,6 +27,10 @@ class Settings(ServiceSettings):
     consumer_group: str = "audit"
     consumer_batch_size: int = 500
     consumer_linger_seconds: float = 0.1
+    # Kafka refuses less than 6 s (group.min.session.timeout.ms); the development stack's
+    # Tansu holds a join up to half of it, so there it is 2 s (common.devstack).
+    consumer_session_timeout_ms: int = 10_000
+    consumer_heartbeat_interval_ms: int = 3_000
     checkpoint_seconds: float = 10.0
     gap_grace_seconds: float = 5.0
     # A topic's backlog postpones gap alerts and resends at most this long.

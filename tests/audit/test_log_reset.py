@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,9 +12,10 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from audit.core.logs import SavedPosition, fingerprint, reset_reason
-from common.devstack import Ports, Stack
+from common.devstack import Ports, Stack, stop_process
 from common.events import HEARTBEAT_TOPIC
 from tests.audit.support import dsn
 from tests.fault.test_faults import Load, history_reads
@@ -74,6 +74,19 @@ async def restart_broker(stack: Stack) -> None:
     stack.broker.kill()
     await asyncio.to_thread(stack.broker.start)
     await stack.broker.create_topics()
+
+
+async def send_retrying(producer: AIOKafkaProducer, value: bytes, partition: int) -> None:
+    """Tansu refuses a write that races the relays' heartbeats to the same offset (an
+    UnknownError, nothing written): try again."""
+    for attempt in range(5):
+        try:
+            await producer.send_and_wait(HEARTBEAT_TOPIC, value, partition=partition)
+            return
+        except KafkaError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.05)
 
 
 async def new_file(http: httpx.AsyncClient, stack: Stack, author: Account, name: str) -> str:
@@ -136,9 +149,7 @@ class TestBrokerRestart:
                 ok = {e["outcome"] for e in reads} >= {"success", "denied"}
                 return reads if ok else None
 
-            reads = await eventually(
-                both, timeout=float(os.environ.get("OHS_RESET_WAIT", "5")), interval=0.1
-            )
+            reads = await eventually(both, timeout=2.0, interval=0.1)
             catch_up = time.monotonic() - served
             print(f"restart_catch_up_s={catch_up:.2f}")
             assert len(reads) == 2, reads
@@ -184,8 +195,7 @@ class TestBrokerRestart:
                         return False
                 return True
 
-            budget = float(os.environ.get("OHS_RESET_LOAD_WAIT", "15"))
-            remaining = max(0.5, budget - (time.monotonic() - back))
+            remaining = max(0.5, 5.0 - (time.monotonic() - back))
             await eventually(traced_exactly, timeout=remaining, interval=0.2)
             print(f"restart_under_load_catch_up_s={time.monotonic() - back:.2f}")
             resp = await http.get(
@@ -197,11 +207,48 @@ class TestBrokerRestart:
             alerts = resp.json()["items"]
             assert alerts and alerts[0]["severity"] == "high"
 
-    @pytest.mark.xfail(
-        reason="live probe of the message at position - 1 not yet reliable (open work); the "
-        "check itself is covered by TestResetReason",
-        strict=False,
-    )
+    async def test_a_stack_restart_with_the_database_kept(
+        self, own_stack: Stack, audit_db: asyncpg.Connection
+    ):
+        """`make run` again over kept data: services, relays, consumer and an empty broker all
+        start afresh; the notice says why nothing is lost, and the trail is there at once."""
+        stack = own_stack
+        async with httpx.AsyncClient(timeout=30) as http:
+            physician = await make_user(http, stack, "physician")
+            clerk = await make_user(http, stack, "admin_staff")
+            director = await make_user(http, stack, "medical_director")
+            worker = await new_file(http, stack, physician, "Restarted")
+            for child in stack.children.values():
+                stop_process(child.proc)
+            stack.broker.kill()
+            await asyncio.to_thread(stack.broker.start)
+            await stack.broker.create_topics()
+            said: list[str] = []
+            stack.say = said.append
+            try:
+                stack._say_if_restarted()
+            finally:
+                stack.say = lambda _: None
+            assert any("nothing is lost" in line for line in said), said
+            stack.start_children()
+            await stack.wait_ready(60)
+            for account in (physician, clerk, director):
+                account.token = (await login(http, stack, account.username, account.password))[
+                    "access_token"
+                ]
+            url = f"{stack.url('records')}/workers/{worker}/record"
+            assert (await http.get(url, headers=physician.headers)).status_code == 200
+            assert (await http.get(url, headers=clerk.headers)).status_code == 403
+            served = time.monotonic()
+
+            async def both() -> bool:
+                items = await entries(http, stack, director, worker)
+                reads = [e for e in items if e["action"] == "read" and e["part"] == "record"]
+                return {e["outcome"] for e in reads} >= {"success", "denied"}
+
+            await eventually(both, timeout=2.0, interval=0.1)
+            print(f"stack_restart_catch_up_s={time.monotonic() - served:.2f}")
+
     async def test_a_new_log_longer_than_the_saved_position_is_a_reset(
         self, own_stack: Stack, audit_db: asyncpg.Connection
     ):
@@ -229,7 +276,7 @@ class TestBrokerRestart:
             for row in saved:
                 for i in range(row["next_offset"] + 3):
                     beat = json.dumps({"source": "records", "last_seq": 0, "n": i}).encode()
-                    await producer.send_and_wait(HEARTBEAT_TOPIC, beat, partition=row["partition"])
+                    await send_retrying(producer, beat, row["partition"])
         finally:
             await producer.stop()
         stack.start_children(["audit-consumer"])

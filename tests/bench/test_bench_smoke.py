@@ -23,7 +23,9 @@ class TestQuickBench:
         scenarios = results["scenarios"]
         assert set(scenarios) == {
             "raw_limits", "reads", "pipeline", "projection_lag", "history_query",
+            "restart_catch_up",
         }  # fmt: skip
+        assert scenarios["restart_catch_up"]["restart_catch_up_s"] > 0
         assert scenarios["reads"]["audited_throughput_per_s"] > 0
         assert scenarios["reads"]["unaudited_throughput_per_s"] > 0
         assert scenarios["pipeline"]["stored_events_per_s"] > 0

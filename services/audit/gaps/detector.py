@@ -115,6 +115,27 @@ class GapDetector:
                 due.append(ResendRequest(gap.id, gap.source, gap.from_seq, gap.to_seq))
         return due
 
+    async def reset_resends(self, session: AsyncSession, sources: set[str]) -> list[ResendRequest]:
+        """What to ask at once when these sources' topic lost its log: everything after the
+        store's last number (open-ended), and every open hole below it, without any grace.
+
+        The old log may have held events the consumer never read; they come back only from
+        the outboxes. What the new log also holds arrives twice and is dropped by event_id."""
+        if not sources:
+            return []
+        have = await gaps.store_max(session)
+        due = []
+        for gap in await gaps.open_gaps(session, sources, alerted=False) + await gaps.open_gaps(
+            session, sources, alerted=True
+        ):
+            due.append(ResendRequest(gap.id, gap.source, gap.from_seq, gap.to_seq))
+        for source in sorted(sources):
+            first = have.get(source, 0) + 1
+            due.append(
+                ResendRequest(derived_id("reset-resend", source, first), source, first, None)
+            )
+        return due
+
     def sent(self, request: ResendRequest) -> None:
         """A resend request went out."""
         self.resent[str(request.gap_id)] = time.monotonic()

@@ -41,12 +41,15 @@ class OpenGap:
 
 @dataclass(frozen=True)
 class ResendRequest:
-    """What the consumer asks a relay to publish again (the outbox-resend message)."""
+    """What the consumer asks a relay to publish again (the outbox-resend message).
+
+    to_seq None is open-ended: everything the relay published from from_seq on (the relay
+    bounds it to MAX_RESEND rows); asked when a broker lost its log."""
 
     gap_id: uuid.UUID
     source: str
     from_seq: int
-    to_seq: int
+    to_seq: int | None
 
     def message(self, requested_at: str) -> dict[str, Any]:
         """The JSON body on the resend topic."""
