@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from common.devstack import Ports, Stack
+from tests.audit.support import FAKE_SEQ_BASE
 
 os.environ.setdefault("OHS_ENVIRONMENT", "development")
 
@@ -29,6 +30,11 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         admin_password="Admin-Test-Passw0rd!",
         services=only.split(",") if only else None,
         say=lambda _: None,
+        # The audit tests publish envelopes of their own, numbered from FAKE_SEQ_BASE up so they
+        # never take a number a real relay will use: far past the relays' heartbeats, which the
+        # consumer would otherwise quarantine as implausible (tests/audit/test_gaps_policy.py
+        # checks that rule with the production margin).
+        extra_env={"AUDIT_IMPLAUSIBLE_SEQ_MARGIN": str(10 * FAKE_SEQ_BASE)},
     )
     try:
         await stack.start()
