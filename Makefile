@@ -40,7 +40,7 @@ chromium: ## install Debian's chromium for the browser tests when it is missing 
 lint: install ## ruff (lint and format check) and mypy on libs/ and the services
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check --quiet .
-	@$(VENV)/bin/mypy -p common -p identity -p records -p register
+	@$(VENV)/bin/mypy -p common -p identity -p records -p register -p audit -p portal
 
 format: install ## apply ruff's fixes and formatting
 	@$(VENV)/bin/ruff check --fix --quiet . || true

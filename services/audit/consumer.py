@@ -58,7 +58,7 @@ async def db_positions(
         }
 
 
-class _SeekToDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
+class _SeekToDatabase(ConsumerRebalanceListener):
     def __init__(self, owner: AuditConsumer) -> None:
         self.owner = owner
 

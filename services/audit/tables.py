@@ -10,4 +10,4 @@ from sqlmodel import SQLModel
 
 def table_of(model: type[SQLModel]) -> Table:
     """`model.__table__` as a Table, without a type: ignore at every use."""
-    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]  # SQLModel does not declare __table__

@@ -87,7 +87,7 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2's i18n extension
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )
     env.globals["when"] = i18n.when

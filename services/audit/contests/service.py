@@ -16,6 +16,7 @@ from audit.contests.schemas import ContestCreated, ContestList, ContestRead
 from audit.core.models import derived_id
 from audit.projections.models import AccessEntry
 from audit.settings import Settings
+from audit.tables import table_of
 from common.errors import Problem, conflict, not_found, unavailable
 from common.events import Resource, format_time
 from common.intake import SIGNATURE_HEADER, sign
@@ -23,8 +24,8 @@ from common.rights import Right, Scope
 from common.tokens import Denied, Principal
 from common.trail import RequestEvents
 
-ENTRY = AccessEntry.__table__  # type: ignore[attr-defined]
-CONTEST = Contest.__table__  # type: ignore[attr-defined]
+ENTRY = table_of(AccessEntry)
+CONTEST = table_of(Contest)
 ALERT_KIND = "contested_access"
 
 

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from audit.ingest.models import ConsumerPosition, PendingEvent, Quarantine
 from audit.projections.models import Gap, SourceStat
@@ -143,10 +144,8 @@ async def stats(request: Request, session: SessionDep) -> StatsRead:
         )
         for s in (await session.execute(select(SourceStat))).scalars()
     ]
-    head = (await session.execute(select(func.max(Event.position)))).scalar_one()  # type: ignore[arg-type]
-    gaps = (
-        await session.execute(select(Gap).where(Gap.resolved_at.is_(None)))  # type: ignore[union-attr]
-    ).scalars()
+    head = (await session.execute(select(func.max(Event.position)))).scalar_one()
+    gaps = (await session.execute(select(Gap).where(col(Gap.resolved_at).is_(None)))).scalars()
     return StatsRead(
         events_stored=int(head or 0),
         last_event_at=max((s.last_event_at for s in sources), default=None),

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
+from sqlmodel import col
 
 from audit.access import Monitor
 from audit.store.models import Checkpoint
@@ -46,7 +47,7 @@ async def checkpoints(
 ) -> list[CheckpointRead]:
     """Public: anyone may keep copies, so a later rewrite of history shows."""
     rows = await session.execute(
-        select(Checkpoint).order_by(Checkpoint.position.desc()).limit(limit)  # type: ignore[attr-defined]
+        select(Checkpoint).order_by(col(Checkpoint.position).desc()).limit(limit)
     )
     return [CheckpointRead.model_validate(r, from_attributes=True) for r in rows.scalars()]
 

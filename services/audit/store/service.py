@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from audit.core.chain import ChainVerifier, columns_of, link
 from audit.core.hashing import GENESIS, checkpoint_message
@@ -182,7 +183,7 @@ class Signer:
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": KEY_LOCK})
         known = (
             await session.execute(
-                select(SigningKey.key_id).where(SigningKey.key_id == signer.key_id)  # type: ignore[arg-type]
+                select(col(SigningKey.key_id)).where(col(SigningKey.key_id) == signer.key_id)
             )
         ).first()
         if known is None:
@@ -241,9 +242,7 @@ def configured_public_keys(text: str | None) -> dict[str, str]:
 
 async def public_keys(session: AsyncSession) -> list[SigningKey]:
     """Every checkpoint key ever used, newest first."""
-    result = await session.execute(
-        select(SigningKey).order_by(SigningKey.created_at.desc())  # type: ignore[attr-defined]
-    )
+    result = await session.execute(select(SigningKey).order_by(col(SigningKey.created_at).desc()))
     return list(result.scalars())
 
 
@@ -252,11 +251,7 @@ async def checkpoint(session: AsyncSession, signer: Signer) -> Checkpoint | None
     position, head_hash = await head(session)
     if position == 0:
         return None
-    last = (
-        await session.execute(
-            select(func.max(Checkpoint.position))  # type: ignore[arg-type]
-        )
-    ).scalar_one()
+    last = (await session.execute(select(func.max(Checkpoint.position)))).scalar_one()
     if last is not None and last >= position:
         return None
     signed_at = utcnow()
@@ -309,7 +304,7 @@ async def verify(
     extra_keys: {key_id: PEM} of retired checkpoint keys given by configuration."""
     keys = {**(extra_keys or {}), **{k.key_id: k.public_pem for k in await public_keys(session)}}
     checkpoints = list(
-        (await session.execute(select(Checkpoint).order_by(Checkpoint.position))).scalars()  # type: ignore[arg-type]
+        (await session.execute(select(Checkpoint).order_by(col(Checkpoint.position)))).scalars()
     )
     wanted = {cp.position: cp for cp in checkpoints}
     checkpoint_problem: str | None = None
@@ -344,8 +339,8 @@ async def verify(
         row = ChainRow(r.position, r.prev_hash, r.hash, r.recorded_at, r.body, columns)
         verifier.feed(row)
         last_position = r.position
-        cp = wanted.get(r.position)
-        if cp is not None and cp.hash != r.hash and checkpoint_problem is None:
+        signed = wanted.get(r.position)
+        if signed is not None and signed.hash != r.hash and checkpoint_problem is None:
             checkpoint_problem = f"position {r.position} no longer matches its signed checkpoint"
     if checkpoints and checkpoints[-1].position > last_position and checkpoint_problem is None:
         checkpoint_problem = (
