@@ -19,4 +19,7 @@ def sign(secret: str, body: bytes) -> str:
 
 def verify(secret: str, body: bytes, signature: str | None) -> bool:
     """True when the signature is the body's under the secret (constant-time comparison)."""
-    return bool(signature) and hmac.compare_digest(sign(secret, body), str(signature))
+    # Bytes: compare_digest refuses str with non-ASCII characters, which a header may carry.
+    return bool(signature) and hmac.compare_digest(
+        sign(secret, body).encode(), str(signature).encode()
+    )

@@ -16,7 +16,7 @@ from portal.sessions import COOKIE, PortalSession, SessionStore
 from portal.settings import Settings
 from portal.words import contest_status, entry_view
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["pages"])
 
 WORKER_PROFILES = frozenset({"worker"})
 DESK_PROFILES = frozenset({"medical_director", "security_officer"})

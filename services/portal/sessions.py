@@ -45,7 +45,8 @@ class PortalSession:
 
     def check_csrf(self, token: str | None) -> bool:
         """True when the form carried this session's token."""
-        return bool(token) and hmac.compare_digest(self.csrf, str(token))
+        # Bytes: compare_digest refuses str with non-ASCII characters, which any form may carry.
+        return bool(token) and hmac.compare_digest(self.csrf.encode(), str(token).encode())
 
 
 class SessionStore:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,6 @@ from tests.helpers import make_user
 
 pytestmark = pytest.mark.asyncio
 ST = Path(sys.executable).parent / "st"
-BUDGET_SECONDS = 60
 
 
 async def fuzz(base: str, token: str, cwd: Path, max_examples: int) -> str:
@@ -50,6 +48,4 @@ class TestNoServerError:
         self, stack: Stack, http: httpx.AsyncClient, tmp_path: Path
     ):
         director = await make_user(http, stack, "medical_director")
-        started = time.monotonic()
         await fuzz(stack.url("audit"), director.token, tmp_path, 8)
-        assert time.monotonic() - started < BUDGET_SECONDS, "schemathesis run too slow"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 import schemathesis
@@ -18,7 +16,6 @@ from tests.records.conftest import File
 
 pytestmark = pytest.mark.asyncio
 EXAMPLES = 25
-BUDGET_SECONDS = 80
 
 
 class TestNoServerErrors:
@@ -36,7 +33,6 @@ class TestNoServerErrors:
         headers = staff["medical_director"].headers
         failures: list[str] = []
         statuses: list[int] = []
-        started = time.monotonic()
         for result in schema.get_all_operations():
             operation = result.ok()
             fixed = {p.name: known[p.name] for p in operation.path_parameters if p.name in known}
@@ -73,6 +69,5 @@ class TestNoServerErrors:
                 except Unsatisfiable:
                     # Nothing to make invalid (no parameters, no body): positive cases suffice.
                     assert mode is GenerationMode.NEGATIVE, operation.label
-            assert time.monotonic() - started < BUDGET_SECONDS, "schemathesis run too slow"
         assert failures == []
         assert len(statuses) > 300 and any(200 <= s < 300 for s in statuses)
