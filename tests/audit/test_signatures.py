@@ -209,6 +209,7 @@ class TestSecretsAreRequired:
 
     def test_production_audit_refuses_to_start_without_source_keys(self, monkeypatch):
         monkeypatch.setenv("OHS_ENVIRONMENT", "production")
+        monkeypatch.setenv("OHS_CONTEST_SECRET", "a-real-secret-for-this-test")
         with pytest.raises(ValueError, match="AUDIT_SOURCE_KEYS"):
             Settings()
 
