@@ -1,5 +1,6 @@
 """Every table of the audit service, imported so Alembic sees them."""
 
+from audit.contests.models import Contest
 from audit.ingest.models import ConsumerPosition, LogReset, PendingEvent, Quarantine
 from audit.projections.models import AccessEntry, ActorActivity, Alert, Gap, SourceStat
 from audit.store.models import Checkpoint, Event, SigningKey
@@ -10,6 +11,7 @@ __all__ = [
     "Alert",
     "Checkpoint",
     "ConsumerPosition",
+    "Contest",
     "Event",
     "Gap",
     "LogReset",

@@ -1,7 +1,7 @@
 """Every table of the identity service, imported so Alembic sees them."""
 
 from common.outbox import Outbox, OutboxCursor
-from identity.auth.models import RefreshToken, Session
+from identity.auth.models import LoginFailure, LoginThrottle, RefreshToken, Session
 from identity.grants.models import AccessGrant
 from identity.keys.models import SigningKey
 from identity.users.models import Account, PasswordHistory
@@ -9,6 +9,8 @@ from identity.users.models import Account, PasswordHistory
 __all__ = [
     "AccessGrant",
     "Account",
+    "LoginFailure",
+    "LoginThrottle",
     "Outbox",
     "OutboxCursor",
     "PasswordHistory",

@@ -132,14 +132,24 @@ async def my_contests(
     request: Request,
     session: SessionDep,
     principal: CurrentUser,
+    events: TracedEvents,
     worker_id: WardId = None,
 ) -> ContestList:
     """Newest first; the status and answer come from the register's request."""
     chosen = service.own_file(principal, worker_id)
-    return await service.listing(
+    contests = await service.listing(
         session,
         chosen,
         http=request.app.state.http,
         settings=_settings(request),
         token=bearer_token(request),
     )
+    await events.emit(
+        events.draft(
+            "read_contests",
+            worker_id=chosen,
+            resource=Resource(type="contest", id=chosen),
+            details={"entries": len(contests.items)},
+        )
+    )
+    return contests
