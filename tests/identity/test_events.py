@@ -10,8 +10,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from common.devstack import Stack
-from tests.audit.support import FAKE_SEQ_BASE
 from common.events import AccessEvent
+from tests.audit.support import FAKE_SEQ_BASE
 from tests.helpers import PASSWORD, make_user
 from tests.identity.support import fresh_user, officer, raw_login
 
