@@ -207,7 +207,7 @@ class TestAuditSwitch:
 
         await eventually(raised)
 
-    def test_the_switch_is_refused_in_production(self, monkeypatch: pytest.MonkeyPatch):
+    async def test_the_switch_is_refused_in_production(self, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("OHS_ENVIRONMENT", "production")
         monkeypatch.setenv("OHS_AUDIT_ACCESS", "false")
         with pytest.raises(ValueError, match="refused in production"):
