@@ -20,6 +20,7 @@ class Settings(ServiceSettings):
 
     own_employer: str = "Occupational Health Service"
     mass_access_workers: int = 20
+    mass_access_care_team_workers: int = 200
     mass_access_minutes: int = 10
     denial_count: int = 3
     denial_minutes: int = 10
@@ -78,6 +79,7 @@ class Settings(ServiceSettings):
         return RuleSettings(
             own_employer=self.own_employer,
             mass_access_workers=self.mass_access_workers,
+            mass_access_care_team_workers=self.mass_access_care_team_workers,
             mass_access_minutes=self.mass_access_minutes,
             denial_count=self.denial_count,
             denial_minutes=self.denial_minutes,

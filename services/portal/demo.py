@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from common.trail import SEEDING_HEADERS
+
 DEMO_STAFF_PASSWORD = "Demo-Staff-2026!"  # noqa: S105 - the documented demo password
 
 
@@ -24,7 +26,7 @@ async def seed(stack: Any, shared: dict[str, Any]) -> None:
 
 
 async def _reads(stack: Any, accounts: list[dict[str, Any]]) -> None:
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(headers=SEEDING_HEADERS, timeout=30) as http:
         resp = await http.post(
             f"{stack.url('identity')}/auth/login",
             json={"username": "dr.martens", "password": DEMO_STAFF_PASSWORD},
