@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import func, select
 
 from audit.access import Monitor
 from audit.alerts import incidents
@@ -20,6 +22,7 @@ from audit.alerts.schemas import (
     AlertResolveCreate,
 )
 from audit.alerts.service import (
+    ALERT,
     acknowledge,
     assign,
     events_of,
@@ -73,6 +76,38 @@ async def alerts(
         )
     )
     return page
+
+
+class AlertMarker(BaseModel):
+    """The newest alert's id and time, and how many alerts are open: what a desk polls to know
+    when to fetch (no summary, actor or worker: nothing of the trail itself)."""
+
+    newest_id: uuid.UUID | None
+    newest_raised_at: datetime | None
+    open: int
+
+
+@router.get("/alerts/latest", response_model=AlertMarker, summary="The newest alert's marker")
+async def alerts_latest(session: SessionDep, principal: Monitor) -> AlertMarker:
+    """Cheap to poll every second (the desk's live inbox); the alerts themselves are read,
+    and traced, through GET /alerts."""
+    newest = (
+        await session.execute(
+            select(ALERT.c.id, ALERT.c.raised_at)
+            .order_by(ALERT.c.raised_at.desc(), ALERT.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    count = (
+        await session.execute(
+            select(func.count()).select_from(ALERT).where(ALERT.c.resolved_at.is_(None))
+        )
+    ).scalar_one()
+    return AlertMarker(
+        newest_id=newest.id if newest else None,
+        newest_raised_at=newest.raised_at if newest else None,
+        open=int(count),
+    )
 
 
 @router.get(
