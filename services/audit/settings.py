@@ -25,6 +25,17 @@ class Settings(ServiceSettings):
     denial_count: int = 3
     denial_minutes: int = 10
 
+    # E-mail of every new high alert to the medical director (off unless both are set).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "audit@occupational-health.invalid"
+    alert_mail_to: str | None = None
+    alert_mail_poll_seconds: float = 1.0
+    desk_url: str = "http://127.0.0.1:8005/desk"
+
     consumer_group: str = "audit"
     consumer_batch_size: int = 500
     consumer_linger_seconds: float = 0.1
