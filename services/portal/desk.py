@@ -388,8 +388,10 @@ async def actor_activity(
     request: Request,
     actor: Annotated[str | None, Query(max_length=64)] = None,
     profile: Annotated[str | None, Query(max_length=32)] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
-    """Staff activity: totals per actor; one actor's alerts."""
+    """Staff activity: totals per actor; one actor's accesses over a period and their alerts."""
     sess = await desk_session(request)
     backend = backend_of(request)
     params: dict[str, Any] = {"limit": 200}
@@ -403,16 +405,53 @@ async def actor_activity(
     actors = list(resp.json())
     chosen = actor if actor and SAFE_ID.match(actor) else None
     alerts: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    truncated = False
     person = None
+    start, end = _day(since), _day(until)
     if chosen:
         person = next((a for a in actors if a["user_id"] == chosen), None)
         found = await _alerts(request, sess, {"actor_user_id": chosen, "limit": 100})
         if found.status_code == 200:
             alerts = [alert_view(a) for a in found.json()["items"]]
+        period: dict[str, Any] = {"limit": 200}
+        if start:
+            period["from"] = datetime.combine(start, datetime.min.time(), UTC).isoformat()
+        if end:
+            period["to"] = (
+                datetime.combine(end, datetime.min.time(), UTC) + timedelta(1)
+            ).isoformat()
+        resp = await backend.call(
+            sess, "audit", "GET", f"/actor-activity/{chosen}/entries", client_headers(request),
+            params=period,
+        )  # fmt: skip
+        if resp.status_code == 200:
+            entries = [{**entry_view(e), "raw": e} for e in resp.json()["items"]]
+            truncated = bool(resp.json().get("truncated"))
     return render(
         request,
         "desk_actor.html",
-        {"actors": actors, "actor": chosen, "person": person, "alerts": alerts},
+        {
+            "actors": actors, "actor": chosen, "person": person, "alerts": alerts,
+            "entries": entries, "truncated": truncated,
+            "since": since or "", "until": until or "",
+        },
+    )  # fmt: skip
+
+
+@router.get("/desk/alerts/{alert_id}", response_class=HTMLResponse)
+async def alert_events(request: Request, alert_id: str) -> Response:
+    """The events behind one alert (an aggregated alert counts several)."""
+    sess = await desk_session(request)
+    if not UUID_RE.match(alert_id):
+        return render(request, "error.html", {"title": _("Page not found"), "detail": ""}, 404)
+    resp = await backend_of(request).call(
+        sess, "audit", "GET", f"/alerts/{alert_id}/events", client_headers(request)
+    )
+    if resp.status_code != 200:
+        return refused(request, resp)
+    return render(
+        request, "desk_alert.html", {"alert_id": alert_id, "events": resp.json()["events"]}
     )
 
 
