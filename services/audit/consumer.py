@@ -293,7 +293,11 @@ class AuditConsumer:
                 self.unverified |= self.consumer.assignment()
                 continue
             if batch:
+                # The audit service's own events committed meanwhile (a triage action) are
+                # chained first: they happened before this batch was read, so an alert
+                # resolved before an event arrived is closed to it, live as in a replay.
                 try:
+                    await self.drain_pending()
                     await self.handle(batch)
                 except Exception:
                     # Nothing of the batch was stored: read it again from the stored positions.

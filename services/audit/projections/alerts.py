@@ -232,7 +232,7 @@ async def _raise(
         query = select(ALERT.c.id).where(
             ALERT.c.kind == kind,
             ALERT.c.actor_user_id == actor.user_id,
-            ALERT.c.resolved_at.is_(None),
+            ALERT.c.closed_position.is_(None),
         )
         if key == "worker":
             query = query.where(ALERT.c.worker_id.is_not_distinct_from(event.worker_id))
@@ -328,12 +328,23 @@ async def assign(session: AsyncSession, event: AccessEvent | EventDraft) -> None
     )
 
 
-async def resolve(session: AsyncSession, event: AccessEvent | EventDraft) -> None:
-    """An alert_resolved event applied to its alert (once: a replay changes nothing)."""
+async def resolve(
+    session: AsyncSession, event: AccessEvent | EventDraft, position: int | None = None
+) -> None:
+    """An alert_resolved event applied to its alert (once: a replay changes nothing). The
+    request applies it at once (its answer and a second attempt see it); the consumer, chaining
+    it at `position`, also closes the alert to aggregation from there on."""
     details = event.details or {}
     if event.actor is None:
         return
     incident = details.get("incident_id")
+    alert_id = uuid.UUID(str(details["alert_id"]))
+    if position is not None:
+        await session.execute(
+            update(ALERT)
+            .where(ALERT.c.id == alert_id, ALERT.c.closed_position.is_(None))
+            .values(closed_position=position)
+        )
     await session.execute(
         update(ALERT)
         .where(ALERT.c.id == uuid.UUID(str(details["alert_id"])))
@@ -357,7 +368,7 @@ async def apply_audit_event(session: AsyncSession, item: StoredEvent, stats: gap
     elif event.action == "alert_assigned":
         await assign(session, event)
     elif event.action == "alert_resolved":
-        await resolve(session, event)
+        await resolve(session, event, item.position)
     elif event.action == "broker_log_reset":
         parts = details.get("partitions") or []
         topics = ", ".join(sorted({str(p.get("topic")) for p in parts}))

@@ -93,6 +93,10 @@ class Alert(SQLModel, table=True):
     resolved_by: str | None = Field(default=None, max_length=200)
     resolution_comment: str | None = Field(default=None, sa_column=Column(Text))
     incident_id: uuid.UUID | None = Field(default=None)
+    # The store position of the alert_resolved event (set when the consumer chains it, never by
+    # the request): later events open a new alert; earlier ones, even if they were folded after
+    # the request answered, count on this one, exactly as a replay in store order decides.
+    closed_position: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class AlertEvent(SQLModel, table=True):

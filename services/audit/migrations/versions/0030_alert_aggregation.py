@@ -7,6 +7,8 @@ Create Date: 2026-12-01
 Frozen DDL: literal SQL, no import of the app's models. An alert now counts the events behind
 it (first and last), links them in alert_event, and carries its triage: who it is assigned to,
 and its resolution (justified or abuse, with a comment and the incident it opened).
+closed_position is the store position of the alert_resolved event, set by the consumer only:
+events stored before it still count on the alert, so a replay merges exactly as live did.
 """
 
 from collections.abc import Sequence
@@ -33,7 +35,8 @@ def upgrade() -> None:
             ADD COLUMN IF NOT EXISTS resolution VARCHAR(16),
             ADD COLUMN IF NOT EXISTS resolved_by VARCHAR(200),
             ADD COLUMN IF NOT EXISTS resolution_comment TEXT,
-            ADD COLUMN IF NOT EXISTS incident_id UUID
+            ADD COLUMN IF NOT EXISTS incident_id UUID,
+            ADD COLUMN IF NOT EXISTS closed_position BIGINT
         """
     )
     op.execute(
@@ -41,7 +44,7 @@ def upgrade() -> None:
     )
     op.execute(
         "CREATE INDEX IF NOT EXISTS ix_alert_open_key ON alert (kind, actor_user_id, worker_id) "
-        "WHERE resolved_at IS NULL"
+        "WHERE closed_position IS NULL"
     )
     op.execute(
         """
@@ -73,6 +76,7 @@ def downgrade() -> None:
             DROP COLUMN IF EXISTS last_at, DROP COLUMN IF EXISTS assigned_to,
             DROP COLUMN IF EXISTS assigned_at, DROP COLUMN IF EXISTS assigned_by,
             DROP COLUMN IF EXISTS resolution, DROP COLUMN IF EXISTS resolved_by,
-            DROP COLUMN IF EXISTS resolution_comment, DROP COLUMN IF EXISTS incident_id
+            DROP COLUMN IF EXISTS resolution_comment, DROP COLUMN IF EXISTS incident_id,
+            DROP COLUMN IF EXISTS closed_position
         """
     )
