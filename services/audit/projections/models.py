@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -60,6 +60,14 @@ class Alert(SQLModel, table=True):
     __table_args__ = (
         Index("ix_alert_raised", "raised_at", "id"),
         Index("ix_alert_actor_kind", "actor_user_id", "kind", "occurred_at"),
+        # The open alert an event may count on (aggregation), per rule, actor and worker.
+        Index(
+            "ix_alert_open_key",
+            "kind",
+            "actor_user_id",
+            "worker_id",
+            postgresql_where=text("closed_position IS NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(primary_key=True)
