@@ -83,6 +83,7 @@ class TestInbox:
 
         await row.get_by_label("Comment").fill("Asked the nurse: no care reason. Abuse.")
         await row.get_by_label("Abuse", exact=True).check()
+        await row.get_by_label("Open an incident (abuse)").check()
         await row.get_by_role("button", name=re.compile("^Resolve")).click()
         await expect(page.get_by_role("status").first).to_contain_text("resolved")
         resp = await http.get(
@@ -94,6 +95,8 @@ class TestInbox:
         assert resolved["resolution"] == "abuse"
         assert resolved["resolution_comment"] == "Asked the nurse: no care reason. Abuse."
         assert resolved["resolved_by"] == "Dr Vermeulen Desk"
+        assert resolved["incident_id"], "abuse opened an incident in the register"
+        await expect(page.locator(f"tr[data-alert='{alert['id']}']")).to_have_count(0)
         await page.context.close()
 
     async def test_keyboard_only_triage(
@@ -193,6 +196,28 @@ class TestPages:
         await page.get_by_role("link", name="Deadlines").click()
         await expect(page.get_by_role("heading", name="Breach clocks (72 hours)")).to_be_visible()
         await page.screenshot(path=str(screenshots / "desk-deadlines.png"), full_page=True)
+        await page.context.close()
+
+    async def test_the_security_officer_has_the_desk_too(
+        self, browser: Browser, stack: Stack, http: httpx.AsyncClient
+    ):
+        officer = await make_user(http, stack, "security_officer")
+        scene = await open_file(http, stack, last_name="Officer")
+        page = await open_inbox(browser, stack, officer)
+        for path, heading in (
+            (f"/desk/history?worker={scene.worker_id}", f"History of file {scene.worker_id}"),
+            ("/desk/actor", "Staff activity"),
+            ("/desk/health", "Trail health"),
+            ("/desk/deadlines", "Deadlines"),
+        ):
+            resp = await page.goto(stack.url("portal") + path)
+            assert resp is not None and resp.status == 200, path
+            await expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        async with page.expect_download() as info:
+            await page.goto(stack.url("portal") + f"/desk/history?worker={scene.worker_id}")
+            await page.get_by_role("link", name="Print the report (PDF)").click()
+        path = await (await info.value).path()
+        assert Path(str(path)).read_bytes().startswith(b"%PDF")  # noqa: ASYNC240
         await page.context.close()
 
     async def test_a_nurse_who_opens_the_desk_is_refused_and_traced(
