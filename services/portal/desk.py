@@ -212,6 +212,13 @@ async def triage(
     return redirect(request, f"{target}{sep}done={done}")
 
 
+def _later(a: str, b: str) -> str:
+    """The later of two RFC 3339 times ("Z" or "+00:00"), as an ISO string."""
+    first = datetime.fromisoformat(a.replace("Z", "+00:00"))
+    second = datetime.fromisoformat(b.replace("Z", "+00:00"))
+    return max(first, second).isoformat()
+
+
 async def _stream(request: Request, sess: PortalSession, since: str) -> AsyncIterator[str]:
     """Every second: has audit a newer alert? Then the new open high ones, as table rows."""
     backend = backend_of(request)
@@ -243,7 +250,7 @@ async def _stream(request: Request, sess: PortalSession, since: str) -> AsyncIte
                     fresh = [a for a in resp.json()["items"] if a["id"] not in seen]
                     for a in reversed(fresh):
                         seen.add(a["id"])
-                        cursor = max(cursor, a["raised_at"])
+                        cursor = _later(cursor, a["raised_at"])
                         html = _rows_html(request, [a], sess.csrf).replace("\n", " ")
                         yield f"id: {cursor}\nevent: alert\ndata: {html}\n\n"
             elif marker.status_code != 200:
