@@ -192,6 +192,8 @@ class TestPages:
         await expect(page.locator("svg.chart")).to_be_visible()
         await page.get_by_role("button", name="Verify the whole trail now").click()
         await expect(page.get_by_role("status").first).to_contain_text("events checked")
+        await page.get_by_role("link", name="Trail health").click()
+        await expect(page.locator("#last-integrity")).to_contain_text("Last verification")
         await page.screenshot(path=str(screenshots / "desk-health.png"), full_page=True)
         await page.get_by_role("link", name="Deadlines").click()
         await expect(page.get_by_role("heading", name="Breach clocks (72 hours)")).to_be_visible()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import APIRouter, FastAPI, Request
@@ -74,6 +75,8 @@ class StatsRead(BaseModel):
     pending_own_events: int
     open_gaps: list[GapRead]
     hourly: list[HourlyCount] = []
+    # The last GET /integrity answered by this audit process (none since it started: null).
+    last_integrity: dict[str, Any] | None = None
 
 
 # Events per source per hour over the last 24 hours, read from the newest positions only (an
@@ -179,6 +182,7 @@ async def stats(request: Request, session: SessionDep) -> StatsRead:
             await session.execute(select(func.count()).select_from(PendingEvent))
         ).scalar_one(),
         open_gaps=[GapRead.model_validate(g, from_attributes=True) for g in gaps],
+        last_integrity=getattr(request.app.state, "last_integrity", None),
         hourly=[
             HourlyCount(source=r.source, hour=r.hour, events=r.n)
             for r in await session.execute(HOURLY_SQL, {"window": HOURLY_WINDOW})
