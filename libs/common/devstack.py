@@ -574,7 +574,10 @@ class Stack:
         for name in SERVICES:
             lines.append(f"  {name:<9} {self.url(name)}   docs: {self.url(name)}/docs")
         for name in WEB_SERVICES:
-            lines.append(f"  {name:<9} {self.url(name)}   <- open in a browser (demo.worker1)")
+            lines.append(
+                f"  {name:<9} {self.url(name)}   <- open in a browser (demo.worker1; "
+                "dir.vermeulen for the compliance desk)"
+            )
         lines += [
             f"  postgres  postgresql://postgres@127.0.0.1:{self.ports.postgres}/<service>",
             f"  kafka     {self.broker.bootstrap}",

@@ -19,6 +19,19 @@ from common.tokens import Denied, Principal
 
 log = logging.getLogger("ohs.trail")
 
+# Demo and migration loads send this header; outside production their events carry
+# `details.seeding = true`, and audit's alert rules skip them (seeded data is no behaviour).
+SEEDING_HEADER = "X-OHS-Seeding"
+SEEDING_HEADERS = {SEEDING_HEADER: "demo"}
+
+
+def is_seeding(request: Request) -> bool:
+    """A seeding run's request (honoured outside production only)."""
+    if not request.headers.get(SEEDING_HEADER):
+        return False
+    settings = getattr(request.app.state, "settings", None)
+    return getattr(settings, "environment", "production") != "production"
+
 
 class Sink(Protocol):
     """Where a service's drafts go: its outbox (publishers) or its own pending table (audit)."""
@@ -52,6 +65,7 @@ class RequestEvents:
     client: Client
     caller: Actor | Callable[[], Actor | None] | None
     drafts: list[EventDraft] = field(default_factory=list)
+    seeding: bool = False
 
     @property
     def actor(self) -> Actor | None:
@@ -70,6 +84,8 @@ class RequestEvents:
         actor: Actor | None = None,
     ) -> EventDraft:
         """One envelope of this request (the caller is the actor unless another is named)."""
+        if self.seeding:
+            details = {**(details or {}), "seeding": True}
         return EventDraft(
             source=self.trail.source,
             actor=actor or self.actor,
@@ -105,6 +121,7 @@ def request_events(request: Request, session: AsyncSession | None) -> RequestEve
         session=session,
         client=Client.of(request),
         caller=caller,
+        seeding=is_seeding(request),
     )
 
 
@@ -143,7 +160,9 @@ async def _trace_denial(request: Request, exc: Denied, trail: Trail) -> None:
     details: dict[str, Any] = {"reason": exc.detail, "path": request.url.path}
     if trail.denial_details is not None:
         details.update(await trail.denial_details(request, exc, worker_id))
-    events = RequestEvents(trail, None, Client.of(request), Actor.of(exc.principal))
+    events = RequestEvents(
+        trail, None, Client.of(request), Actor.of(exc.principal), seeding=is_seeding(request)
+    )
     await events.emit(
         events.draft(
             action,

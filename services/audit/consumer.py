@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit.alerts import mail
 from audit.core.logs import SavedPosition, fingerprint, reset_reason
 from audit.gaps.detector import GapDetector
 from audit.gaps.models import ResendRequest
@@ -238,6 +239,12 @@ class AuditConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until stop is set; reconnect with backoff on broker or database trouble."""
         backoff = 0.5
+        mailer = None
+        if mail.enabled(self.settings):
+            mailer = asyncio.create_task(
+                mail.AlertMailer(self.settings, self.maker, None).run(stop)
+            )
+            log.info("high alerts are mailed to %s", self.settings.alert_mail_to)
         while not stop.is_set():
             try:
                 await self._run(stop)
@@ -252,6 +259,8 @@ class AuditConsumer:
                 await asyncio.wait_for(stop.wait(), backoff)
             # Short: after a broker restart the trail must catch up within seconds.
             backoff = min(backoff * 2, 2)
+        if mailer is not None:
+            await mailer
         await self.engine.dispose()
 
     async def _run(self, stop: asyncio.Event) -> None:
@@ -284,7 +293,11 @@ class AuditConsumer:
                 self.unverified |= self.consumer.assignment()
                 continue
             if batch:
+                # The audit service's own events committed meanwhile (a triage action) are
+                # chained first: they happened before this batch was read, so an alert
+                # resolved before an event arrived is closed to it, live as in a replay.
                 try:
+                    await self.drain_pending()
                     await self.handle(batch)
                 except Exception:
                     # Nothing of the batch was stored: read it again from the stored positions.

@@ -20,9 +20,21 @@ class Settings(ServiceSettings):
 
     own_employer: str = "Occupational Health Service"
     mass_access_workers: int = 20
+    mass_access_care_team_workers: int = 200
     mass_access_minutes: int = 10
     denial_count: int = 3
     denial_minutes: int = 10
+
+    # E-mail of every new high alert to the medical director (off unless both are set).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "audit@occupational-health.invalid"
+    alert_mail_to: str | None = None
+    alert_mail_poll_seconds: float = 1.0
+    desk_url: str = "http://127.0.0.1:8005/desk"
 
     consumer_group: str = "audit"
     consumer_batch_size: int = 500
@@ -78,6 +90,7 @@ class Settings(ServiceSettings):
         return RuleSettings(
             own_employer=self.own_employer,
             mass_access_workers=self.mass_access_workers,
+            mass_access_care_team_workers=self.mass_access_care_team_workers,
             mass_access_minutes=self.mass_access_minutes,
             denial_count=self.denial_count,
             denial_minutes=self.denial_minutes,

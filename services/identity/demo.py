@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from common.trail import SEEDING_HEADERS
+
 DEMO_PASSWORD = "Demo-Staff-2026!"  # noqa: S105 - documented demo value, demo data only
 
 STAFF: list[tuple[str, str, str]] = [
@@ -35,7 +37,7 @@ async def seed(stack: Any, shared: dict) -> None:
     """Create the demo staff (idempotent) and publish them in shared["users"] by profile."""
     base = stack.url("identity")
     users: dict[str, list[dict[str, str]]] = {}
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(headers=SEEDING_HEADERS, timeout=30) as http:
         login = await http.post(
             f"{base}/auth/login", json={"username": "admin", "password": stack.admin_password}
         )

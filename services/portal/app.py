@@ -132,11 +132,13 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_page_errors(app)
 
+    from portal.desk import router as desk_router
     from portal.pages import install
     from portal.pages import router as pages_router
 
     install(app)
     app.include_router(pages_router)
+    app.include_router(desk_router)
     app.include_router(health_router())
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(PageMiddleware)

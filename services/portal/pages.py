@@ -601,16 +601,6 @@ async def record_download(
 # --- other profiles ----------------------------------------------------------------------
 
 
-@router.get("/desk", response_class=HTMLResponse)
-async def desk(request: Request) -> Response:
-    """The compliance desk (built by another issue): a placeholder for its two profiles."""
-    sess = await user_session(request)
-    assert sess.user is not None
-    if sess.user.profile not in DESK_PROFILES:
-        raise NotForProfile()
-    return render(request, "desk.html")
-
-
 @router.get("/refused", response_class=HTMLResponse)
 async def refused_profile(request: Request) -> Response:
     """Any profile the portal does not serve."""

@@ -42,6 +42,8 @@ class PortalSession:
     refresh_token: str | None = None
     access_expires: float = 0.0
     flash: dict[str, Any] | None = None
+    # The desk's last integrity verification run from this session (time and verdict).
+    last_integrity: dict[str, Any] | None = None
 
     def check_csrf(self, token: str | None) -> bool:
         """True when the form carried this session's token."""

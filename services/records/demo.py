@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from common.trail import SEEDING_HEADERS
+
 WORKERS = 300
 CONCURRENCY = 12
 DEMO_PHYSICIAN_PASSWORD = "Demo-Physician-2024!"  # noqa: S105 - documented demo value
@@ -242,7 +244,7 @@ async def seed(stack: Any, shared: dict) -> None:
     base = stack.url("records")
     rng = random.Random(4)
     limits = httpx.Limits(max_connections=CONCURRENCY)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(headers=SEEDING_HEADERS, timeout=30, limits=limits) as http:
         staff = await _staff(stack, http, shared)
         gate = asyncio.Semaphore(CONCURRENCY)
         employers = list(EMPLOYERS)

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from common.trail import SEEDING_HEADERS
+
 HEALTH_FILES = "6f1a3c52-0d7e-4c55-9a11-3b0a52c1e001"
 MARKER = "Demo: print-out left at the printer"
 
@@ -44,7 +46,7 @@ async def _patch(http: httpx.AsyncClient, url: str, body: dict, headers: dict) -
 async def seed(stack: Any, shared: dict) -> None:
     """Add the demo content once (skipped when the marker incident exists)."""
     base = stack.url("register")
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(headers=SEEDING_HEADERS, timeout=30) as http:
         headers = await _headers(http, stack, shared)
         existing = await http.get(f"{base}/incidents", headers=headers)
         existing.raise_for_status()

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from common.app import create_app
 from common.outbox import outbox_trail
 from register.activities.router import router as activities
+from register.contests.abuse import router as abuse
 from register.contests.router import router as contests
 from register.dpia.router import router as dpia
 from register.exports.router import router as exports
@@ -23,7 +24,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         settings or Settings(),
         title="Register",
         description=DESCRIPTION,
-        routers=[activities, dpia, subject_requests, incidents, exports, contests],
+        routers=[activities, dpia, subject_requests, incidents, exports, contests, abuse],
         hooks=[outbox_trail("register")],
     )
 

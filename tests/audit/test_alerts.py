@@ -117,12 +117,16 @@ class TestWindowRules:
     ):
         actor = staff("assistant")
         batch = [
-            await events.make(worker_id=f"w-{uuid.uuid4()}", actor=actor, details=care())
+            await events.make(
+                worker_id=f"w-{uuid.uuid4()}", actor=actor, part="administrative",
+                details=care(False),
+            )
             for _ in range(24)
-        ]
+        ]  # fmt: skip
         await send_and_wait(db, producer, *batch)
         found = await alerts_of(stack, http, director, actor_user_id=actor["user_id"])
         assert [a["kind"] for a in found] == ["mass_access"]
+        assert "21 files outside their care team" in found[0]["summary"]
 
     async def test_twenty_files_is_not_mass_access(
         self,
@@ -136,7 +140,7 @@ class TestWindowRules:
         actor = staff("assistant")
         worker_ids = [f"w-{uuid.uuid4()}" for _ in range(20)]
         batch = [
-            await events.make(worker_id=w, actor=actor, details=care())
+            await events.make(worker_id=w, actor=actor, part="administrative", details=care(False))
             for w in worker_ids + worker_ids[:5]
         ]
         await send_and_wait(db, producer, *batch)

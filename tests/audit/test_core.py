@@ -11,7 +11,7 @@ import pytest
 from audit.core.chain import ChainVerifier, body_of, columns_of, link
 from audit.core.hashing import GENESIS, canonical_json
 from audit.core.models import ActorWindow, ChainRow, RuleSettings
-from audit.core.rules import alerts_for, gap_step
+from audit.core.rules import alerts_for, gap_step, needs_window
 from common.events import AccessEvent, format_time
 
 
@@ -101,12 +101,39 @@ class TestRules:
         assert alerts_for(envelope(1), ActorWindow(1), self.rules) == []
 
     def test_mass_access_threshold_is_strict(self):
-        at_limit = ActorWindow(distinct_workers=20)
-        over = ActorWindow(distinct_workers=21)
+        at_limit = ActorWindow(distinct_workers=20, outside_workers=20)
+        over = ActorWindow(distinct_workers=21, outside_workers=21)
         assert alerts_for(envelope(1), at_limit, self.rules) == []
         assert [a.kind for a in alerts_for(envelope(1), over, self.rules)] == ["mass_access"]
-        already = ActorWindow(distinct_workers=30, mass_alerted=True)
+        already = ActorWindow(distinct_workers=30, outside_workers=30, mass_alerted=True)
         assert alerts_for(envelope(1), already, self.rules) == []
+
+    def test_the_care_team_has_its_own_threshold(self):
+        assert alerts_for(envelope(1), ActorWindow(distinct_workers=200), self.rules) == []
+        over = ActorWindow(distinct_workers=201)
+        assert [a.kind for a in alerts_for(envelope(1), over, self.rules)] == ["mass_access"]
+
+    def test_a_search_hit_is_no_opening(self):
+        hit = envelope(
+            1, action="search", resource={"type": "worker", "id": "w1", "part": "search"},
+            details={"care_relationship": False, "worker_employer": "Occupational Health Service"},
+        )  # fmt: skip
+        over = ActorWindow(distinct_workers=500, outside_workers=500)
+        assert alerts_for(hit, over, self.rules) == []
+        assert not needs_window(hit)
+
+    def test_seeded_events_raise_nothing(self):
+        seeded = envelope(1, details={"care_relationship": False, "grant_id": "g", "seeding": True})
+        assert alerts_for(seeded, ActorWindow(500, 500, 5), self.rules) == []
+        assert not needs_window(seeded)
+
+    def test_aggregation_keys(self):
+        kinds = {a.kind: a.key for a in alerts_for(
+            envelope(1, details={"care_relationship": False, "grant_id": "g"}),
+            ActorWindow(distinct_workers=201), self.rules,
+        )}  # fmt: skip
+        assert kinds == {"outside_care_team": "worker", "grant_use": "worker",
+                         "mass_access": "actor"}  # fmt: skip
 
     def test_denials(self):
         denied = envelope(1, outcome="denied")

@@ -29,6 +29,7 @@ PROJECTIONS = {
     "access_entry": "position",
     "actor_activity": "user_id",
     "alert": "id",
+    "alert_event": "alert_id, event_id",
     "gap": "id",
     "source_stat": "source",
 }

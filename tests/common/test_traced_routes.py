@@ -31,6 +31,8 @@ UNTRACED: dict[str, dict[tuple[str, str], str]] = {
         ("GET", "/checkpoints"): "signed hashes of the store; no entry",
         ("GET", "/checkpoints/public-keys"): "public keys",
         ("GET", "/stats"): "consumer lag and event counts per source; no entry",
+        ("GET", "/alerts/latest"): "the newest alert's id and time and an open count; the "
+        "alerts are read through GET /alerts (traced)",
     },
 }
 

@@ -54,7 +54,10 @@ class RuleSettings:
     """Thresholds of the alert rules."""
 
     own_employer: str = "Occupational Health Service"
+    # mass_access: more than this many distinct files opened (read, print, export) without a
+    # care relationship in the window, or more than the care-team figure in all.
     mass_access_workers: int = 20
+    mass_access_care_team_workers: int = 200
     mass_access_minutes: int = 10
     denial_count: int = 3
     denial_minutes: int = 10
@@ -65,6 +68,7 @@ class ActorWindow:
     """What an actor did just before an event (earlier positions only)."""
 
     distinct_workers: int = 0
+    outside_workers: int = 0
     denials: int = 0
     mass_alerted: bool = False
     denials_alerted: bool = False
@@ -77,6 +81,9 @@ class AlertDraft:
     kind: str
     severity: str
     summary: str
+    # Aggregation key: None raises one alert per cause; "worker" merges into the open alert of
+    # the same rule, actor and worker; "actor" into that of the same rule and actor.
+    key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ NON_MEDICAL_PARTS = frozenset({"administrative"})
 # The medical director oversees every file; the security officer never opens one.
 CARE_EXEMPT = frozenset({Profile.MEDICAL_DIRECTOR.value, Profile.SECURITY_OFFICER.value})
 STAFF = frozenset(p.value for p in Profile if p is not Profile.WORKER)
+# Opening a file: what mass_access counts. A search lists names; it opens nothing.
+OPENING_ACTIONS = frozenset({"read", "print", "export"})
+# Aggregation of each rule: one open alert per (rule, actor, worker) or per (rule, actor).
+PER_WORKER = frozenset({"outside_care_team", "colleague_file", "grant_use"})
+PER_ACTOR = frozenset({"mass_access", "repeated_denials", "lockout"})
 
 SEVERITY = {
     "outside_care_team": "high",
@@ -47,11 +52,35 @@ def is_staff_access(event: AccessEvent) -> bool:
     )
 
 
+def is_seeding(event: AccessEvent) -> bool:
+    """Demo or migration data loaded by a seeding run (never staff behaviour)."""
+    return (event.details or {}).get("seeding") is True
+
+
+def is_opening(event: AccessEvent) -> bool:
+    """A staff member opening a file (read, print, export), as mass_access counts it."""
+    return (
+        is_staff_access(event)
+        and event.outcome == "success"
+        and event.action in OPENING_ACTIONS
+        and not is_seeding(event)
+    )
+
+
+def aggregation_key(kind: str) -> str | None:
+    """How alerts of a rule merge: per worker, per actor, or never (one per cause)."""
+    if kind in PER_WORKER:
+        return "worker"
+    if kind in PER_ACTOR:
+        return "actor"
+    return None
+
+
 def needs_window(event: AccessEvent) -> bool:
     """Whether the windowed rules (mass access, denials) must look at the actor's past."""
-    if event.actor is None:
+    if event.actor is None or is_seeding(event):
         return False
-    return event.outcome == "denied" or (is_staff_access(event) and event.outcome == "success")
+    return event.outcome == "denied" or is_opening(event)
 
 
 def _details(event: AccessEvent) -> dict[str, object]:
@@ -70,14 +99,18 @@ def _is_colleague(event: AccessEvent, own_employer: str) -> bool:
 def alerts_for(event: AccessEvent, window: ActorWindow, rules: RuleSettings) -> list[AlertDraft]:
     """Every alert this event raises, given what its actor did just before."""
     drafts: list[AlertDraft] = []
+    if is_seeding(event):
+        return drafts
     details = _details(event)
     name = event.actor.display_name if event.actor else "unknown"
     part = event.resource.part if event.resource else None
+    # A search hit is traced (one event per worker found) but opens no file.
+    listed_only = event.action == "search"
 
     def add(kind: str, summary: str) -> None:
-        drafts.append(AlertDraft(kind, SEVERITY[kind], summary))
+        drafts.append(AlertDraft(kind, SEVERITY[kind], summary, aggregation_key(kind)))
 
-    if is_staff_access(event) and event.outcome == "success":
+    if is_staff_access(event) and event.outcome == "success" and not listed_only:
         assert event.actor is not None
         medical = event.resource is not None and part not in NON_MEDICAL_PARTS
         if (
@@ -87,17 +120,22 @@ def alerts_for(event: AccessEvent, window: ActorWindow, rules: RuleSettings) -> 
         ):
             add("outside_care_team", f"{name} ({event.actor.profile}) {event.action} "
                 f"part {part or 'file'} without a care relationship")  # fmt: skip
-    if is_staff_access(event) and _is_colleague(event, rules.own_employer):
+    if is_staff_access(event) and not listed_only and _is_colleague(event, rules.own_employer):
         add("colleague_file", f"{name} {event.action} the file of a colleague")
     if details.get("grant_id") or event.action == "grant_used":
         add("grant_use", f"{name} used an access grant: {event.purpose or 'no reason given'}")
     if (
-        is_staff_access(event)
-        and event.outcome == "success"
-        and window.distinct_workers > rules.mass_access_workers
+        is_opening(event)
+        and (
+            window.outside_workers > rules.mass_access_workers
+            or window.distinct_workers > rules.mass_access_care_team_workers
+        )
         and not window.mass_alerted
     ):
-        add("mass_access", f"{name} accessed {window.distinct_workers} files in "
+        outside = window.outside_workers > rules.mass_access_workers
+        counted = window.outside_workers if outside else window.distinct_workers
+        add("mass_access", f"{name} opened {counted} files "
+            f"{'outside their care team ' if outside else ''}in "
             f"{rules.mass_access_minutes} minutes")  # fmt: skip
     if (
         event.outcome == "denied"

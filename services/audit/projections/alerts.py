@@ -17,32 +17,49 @@ from audit.core.rules import (
     alerts_for,
     audit_alerts_for,
     forged_summary,
-    is_staff_access,
+    is_opening,
     needs_window,
 )
 from audit.core.trail import alert_raised
 from audit.gaps import service as gaps
-from audit.projections.models import Alert
+from audit.projections.models import Alert, AlertEvent
 from audit.store.models import Event
 from audit.tables import table_of
 from common.events import AccessEvent, EventDraft
 
 EVENT = table_of(Event)
 ALERT = table_of(Alert)
+ALERT_EVENT = table_of(AlertEvent)
 
 WINDOWED = ("mass_access", "repeated_denials")
 ALERTED_SQL = text(
-    "SELECT actor_user_id, kind, max(occurred_at) AS last FROM alert "
-    "WHERE actor_user_id = ANY(:actors) AND kind = ANY(:kinds) AND occurred_at > :since "
-    "AND position < :before GROUP BY actor_user_id, kind"
+    "SELECT a.actor_user_id, a.kind, max(e.occurred_at) AS last FROM alert_event e "
+    "JOIN alert a ON a.id = e.alert_id "
+    "WHERE a.actor_user_id = ANY(:actors) AND a.kind = ANY(:kinds) AND e.occurred_at > :since "
+    "AND e.position < :before GROUP BY a.actor_user_id, a.kind"
 )
-# Per actor, staff file accesses in the batch's span, counted only up to the threshold + 1.
+OPENINGS = ("read", "print", "export")
+# Per actor, staff file openings in the batch's span, counted only up to the threshold + 1.
 BUSY_SQL = text(
     "SELECT a.actor, (SELECT count(*) FROM (SELECT 1 FROM event e "
     "  WHERE e.actor_user_id = a.actor AND e.occurred_at > :since AND e.occurred_at <= :until "
     "  AND e.outcome = 'success' AND e.source IN ('records', 'register') "
+    "  AND e.action IN ('read', 'print', 'export') "
     "  AND e.worker_id IS NOT NULL AND e.position <= :upto LIMIT :cap) s) AS n "
     "FROM unnest(CAST(:actors AS text[])) AS a(actor)"
+)
+# The distinct files an actor opened in a window: all of them, and those opened without a care
+# relationship (read from the envelope), both capped.
+OPENED_SQL = text(
+    "SELECT count(*) AS opened, count(*) FILTER (WHERE outside) AS outside FROM ("
+    "  SELECT e.worker_id, bool_or(coalesce((e.body::jsonb -> 'details' ->> "
+    "    'care_relationship')::boolean, false) = false) AS outside FROM event e "
+    "  WHERE e.actor_user_id = :actor AND e.position <= :upto AND e.occurred_at > :since "
+    "  AND e.occurred_at <= :until AND e.outcome = 'success' "
+    "  AND e.source IN ('records', 'register') AND e.action IN ('read', 'print', 'export') "
+    "  AND e.worker_id IS NOT NULL "
+    "  AND (e.body::jsonb -> 'details' ->> 'seeding') IS DISTINCT FROM 'true' "
+    "  GROUP BY e.worker_id LIMIT :cap) s"
 )
 
 
@@ -68,6 +85,7 @@ class Windows:
         first = min(i.event.occurred_at for i in items)
         last = max(i.event.occurred_at for i in items)
         longest = max(rules.mass_access_minutes, rules.denial_minutes)
+        lowest = min(rules.mass_access_workers, rules.mass_access_care_team_workers)
         rows = await session.execute(
             ALERTED_SQL,
             {
@@ -85,10 +103,10 @@ class Windows:
                 "since": first - timedelta(minutes=rules.mass_access_minutes),
                 "until": last,
                 "upto": max(i.position for i in items),
-                "cap": rules.mass_access_workers + 1,
+                "cap": lowest + 1,
             },
         )
-        windows.quiet = {r.actor for r in busy if r.n <= rules.mass_access_workers}
+        windows.quiet = {r.actor for r in busy if r.n <= lowest}
         return windows
 
     def note_alert(self, item: StoredEvent, kind: str) -> None:
@@ -110,18 +128,26 @@ class Windows:
         assert event.actor is not None
         actor = event.actor.user_id
         rules = self.rules
-        distinct = denials = 0
+        distinct = outside = denials = 0
         mass_alerted = denials_alerted = False
-        if is_staff_access(event) and event.outcome == "success":
+        if is_opening(event):
             since = event.occurred_at - timedelta(minutes=rules.mass_access_minutes)
             mass_alerted = self._alerted(actor, "mass_access", since)
             if not mass_alerted and actor not in self.quiet:
-                distinct = await _count_before(
-                    session, item, since, rules.mass_access_workers + 1, EVENT.c.worker_id,
-                    EVENT.c.outcome == "success",
-                    EVENT.c.source.in_(("records", "register")),
-                    EVENT.c.worker_id.is_not(None),
-                )  # fmt: skip
+                cap = max(rules.mass_access_workers, rules.mass_access_care_team_workers) + 1
+                row = (
+                    await session.execute(
+                        OPENED_SQL,
+                        {
+                            "actor": actor,
+                            "upto": item.position,
+                            "since": since,
+                            "until": event.occurred_at,
+                            "cap": cap,
+                        },
+                    )
+                ).one()
+                distinct, outside = int(row.opened), int(row.outside)
         if event.outcome == "denied":
             since = event.occurred_at - timedelta(minutes=rules.denial_minutes)
             denials_alerted = self._alerted(actor, "repeated_denials", since)
@@ -130,7 +156,7 @@ class Windows:
                     session, item, since, rules.denial_count, EVENT.c.position,
                     EVENT.c.outcome == "denied",
                 )  # fmt: skip
-        return ActorWindow(distinct, denials, mass_alerted, denials_alerted)
+        return ActorWindow(distinct, outside, denials, mass_alerted, denials_alerted)
 
 
 async def _count_before(
@@ -169,17 +195,23 @@ async def raise_for(
     window = await windows.window(session, item) if needs_window(event) else ActorWindow()
     drafts = []
     for alert in alerts_for(event, window, rules):
-        drafts.append(await _raise(session, item, alert.kind, alert.severity, alert.summary))
+        draft = await _raise(
+            session, item, alert.kind, alert.severity, alert.summary, key=alert.key
+        )
+        if draft is not None:
+            drafts.append(draft)
         windows.note_alert(item, alert.kind)
     return drafts
 
 
 async def raise_audit_alerts(session: AsyncSession, item: StoredEvent) -> list[EventDraft]:
     """The alerts the audit service's own events raise (a worker contesting an access)."""
-    return [
-        await _raise(session, item, a.kind, a.severity, a.summary)
-        for a in audit_alerts_for(item.event)
-    ]
+    drafts = []
+    for a in audit_alerts_for(item.event):
+        draft = await _raise(session, item, a.kind, a.severity, a.summary)
+        if draft is not None:
+            drafts.append(draft)
+    return drafts
 
 
 async def _raise(
@@ -189,10 +221,39 @@ async def _raise(
     severity: str,
     summary: str,
     gap_id: uuid.UUID | None = None,
-) -> EventDraft:
+    key: str | None = None,
+) -> EventDraft | None:
+    """Insert the alert, or (aggregated rules) count the event on the open alert of the same
+    rule, actor and worker (or actor alone); only a new alert is traced as alert_raised."""
     event = item.event
     alert_id = derived_id("alert", kind, gap_id or event.event_id)
     actor = event.actor if event.source != "audit" else None
+    if key is not None and actor is not None:
+        query = select(ALERT.c.id).where(
+            ALERT.c.kind == kind,
+            ALERT.c.actor_user_id == actor.user_id,
+            ALERT.c.closed_position.is_(None),
+        )
+        if key == "worker":
+            query = query.where(ALERT.c.worker_id.is_not_distinct_from(event.worker_id))
+        found = (
+            await session.execute(query.order_by(ALERT.c.raised_at).limit(1).with_for_update())
+        ).scalar_one_or_none()
+        if found is not None and found != alert_id:
+            linked = await _link(session, found, item)
+            if linked:
+                await session.execute(
+                    update(ALERT)
+                    .where(ALERT.c.id == found)
+                    .values(
+                        count=ALERT.c.count + 1,
+                        last_event_id=event.event_id,
+                        last_at=func.greatest(ALERT.c.last_at, event.occurred_at),
+                        summary=summary,
+                    )
+                )
+            return None
+    await _link(session, alert_id, item)
     await session.execute(
         pg_insert(ALERT)
         .values(
@@ -209,10 +270,28 @@ async def _raise(
             actor_name=actor.display_name if actor else None,
             actor_profile=actor.profile if actor else None,
             gap_id=gap_id,
+            count=1,
+            last_event_id=event.event_id,
+            last_at=event.occurred_at,
         )
         .on_conflict_do_nothing()
     )
     return alert_raised(alert_id, kind, severity, summary, event, at=item.recorded_at)
+
+
+async def _link(session: AsyncSession, alert_id: uuid.UUID, item: StoredEvent) -> bool:
+    """Link an event to its alert; False when it was linked already (a replay)."""
+    result = await session.execute(
+        pg_insert(ALERT_EVENT)
+        .values(
+            alert_id=alert_id,
+            event_id=item.event.event_id,
+            position=item.position,
+            occurred_at=item.event.occurred_at,
+        )
+        .on_conflict_do_nothing()
+    )
+    return bool(getattr(result, "rowcount", 1))
 
 
 async def acknowledge(session: AsyncSession, event: AccessEvent | EventDraft) -> None:
@@ -232,12 +311,64 @@ async def acknowledge(session: AsyncSession, event: AccessEvent | EventDraft) ->
     )
 
 
+async def assign(session: AsyncSession, event: AccessEvent | EventDraft) -> None:
+    """An alert_assigned event applied to its alert (the last assignment wins, until resolved)."""
+    details = event.details or {}
+    if event.actor is None:
+        return
+    await session.execute(
+        update(ALERT)
+        .where(ALERT.c.id == uuid.UUID(str(details["alert_id"])))
+        .where(ALERT.c.resolution.is_(None))
+        .values(
+            assigned_to=details.get("assignee"),
+            assigned_at=event.occurred_at,
+            assigned_by=event.actor.display_name,
+        )
+    )
+
+
+async def resolve(
+    session: AsyncSession, event: AccessEvent | EventDraft, position: int | None = None
+) -> None:
+    """An alert_resolved event applied to its alert (once: a replay changes nothing). The
+    request applies it at once (its answer and a second attempt see it); the consumer, chaining
+    it at `position`, also closes the alert to aggregation from there on."""
+    details = event.details or {}
+    if event.actor is None:
+        return
+    incident = details.get("incident_id")
+    alert_id = uuid.UUID(str(details["alert_id"]))
+    if position is not None:
+        await session.execute(
+            update(ALERT)
+            .where(ALERT.c.id == alert_id, ALERT.c.closed_position.is_(None))
+            .values(closed_position=position)
+        )
+    await session.execute(
+        update(ALERT)
+        .where(ALERT.c.id == uuid.UUID(str(details["alert_id"])))
+        .where(ALERT.c.resolution.is_(None))
+        .values(
+            resolution=details.get("resolution"),
+            resolution_comment=details.get("comment"),
+            resolved_by=event.actor.display_name,
+            resolved_at=func.coalesce(ALERT.c.resolved_at, event.occurred_at),
+            incident_id=uuid.UUID(str(incident)) if incident else None,
+        )
+    )
+
+
 async def apply_audit_event(session: AsyncSession, item: StoredEvent, stats: gaps.Stats) -> None:
     """What the audit service's own events do to the alerts (and a tail gap to the gaps)."""
     event = item.event
     details = event.details or {}
     if event.action == "alert_acknowledged":
         await acknowledge(session, event)
+    elif event.action == "alert_assigned":
+        await assign(session, event)
+    elif event.action == "alert_resolved":
+        await resolve(session, event, item.position)
     elif event.action == "broker_log_reset":
         parts = details.get("partitions") or []
         topics = ", ".join(sorted({str(p.get("topic")) for p in parts}))

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -60,6 +60,14 @@ class Alert(SQLModel, table=True):
     __table_args__ = (
         Index("ix_alert_raised", "raised_at", "id"),
         Index("ix_alert_actor_kind", "actor_user_id", "kind", "occurred_at"),
+        # The open alert an event may count on (aggregation), per rule, actor and worker.
+        Index(
+            "ix_alert_open_key",
+            "kind",
+            "actor_user_id",
+            "worker_id",
+            postgresql_where=text("closed_position IS NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -81,6 +89,33 @@ class Alert(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, max_length=200)
     comment: str | None = Field(default=None, sa_column=Column(Text))
     resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # Aggregation: the events behind one open alert (the first is event_id / occurred_at).
+    count: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    last_event_id: uuid.UUID | None = Field(default=None)
+    last_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # Triage: assignment and resolution (justified or abuse), each applied from an audit event.
+    assigned_to: str | None = Field(default=None, max_length=200)
+    assigned_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    assigned_by: str | None = Field(default=None, max_length=200)
+    resolution: str | None = Field(default=None, max_length=16)
+    resolved_by: str | None = Field(default=None, max_length=200)
+    resolution_comment: str | None = Field(default=None, sa_column=Column(Text))
+    incident_id: uuid.UUID | None = Field(default=None)
+    # The store position of the alert_resolved event (set when the consumer chains it, never by
+    # the request): later events open a new alert; earlier ones, even if they were folded after
+    # the request answered, count on this one, exactly as a replay in store order decides.
+    closed_position: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class AlertEvent(SQLModel, table=True):
+    """One event behind an alert (an aggregated alert has many)."""
+
+    __tablename__ = "alert_event"
+
+    alert_id: uuid.UUID = Field(primary_key=True)
+    event_id: uuid.UUID = Field(primary_key=True)
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class Gap(SQLModel, table=True):
@@ -111,4 +146,4 @@ class SourceStat(SQLModel, table=True):
     last_recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-PROJECTION_TABLES = ("access_entry", "actor_activity", "alert", "gap", "source_stat")
+PROJECTION_TABLES = ("access_entry", "actor_activity", "alert", "alert_event", "gap", "source_stat")

@@ -1,4 +1,4 @@
-"""POST /admin/rebuild-projections and GET /actor-activity."""
+"""POST /admin/rebuild-projections, GET /actor-activity and one actor's entries."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import time
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import col
 
-from audit.access import Monitor
-from audit.projections.models import ActorActivity
+from audit.access import Monitor, sees_medical
+from audit.history.router import history_filter
+from audit.history.schemas import AccessEntryRead
+from audit.history.service import entry_read
+from audit.projections.models import AccessEntry, ActorActivity
 from audit.projections.service import rebuild
 from common.db import SessionDep
 from common.events import Resource
@@ -94,3 +97,56 @@ async def actor_activity(
         )
     )
     return rows
+
+
+class ActorEntryRead(AccessEntryRead):
+    """One access by the actor, with the file it touched."""
+
+    worker_id: str
+
+
+class ActorEntriesPage(BaseModel):
+    """What one staff member did to files over a period, newest first."""
+
+    user_id: str
+    items: list[ActorEntryRead]
+    truncated: bool
+
+
+@router.get(
+    "/actor-activity/{user_id}/entries",
+    response_model=ActorEntriesPage,
+    summary="What one staff member did to files over a period, newest first",
+)
+async def actor_entries(
+    session: SessionDep,
+    principal: Monitor,
+    events: TracedEvents,
+    user_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")],
+    since: Annotated[datetime | None, Query(alias="from", description="inclusive")] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="exclusive")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> ActorEntriesPage:
+    """Every access entry of the actor (read, print, export, search, denials...); medical
+    details only for the medical director."""
+    history_filter(since, until)  # the same checks as a history's period (timezones, order)
+    query = select(AccessEntry).where(col(AccessEntry.actor_user_id) == user_id)
+    if since is not None:
+        query = query.where(col(AccessEntry.occurred_at) >= since)
+    if until is not None:
+        query = query.where(col(AccessEntry.occurred_at) < until)
+    query = query.order_by(col(AccessEntry.occurred_at).desc()).limit(limit + 1)
+    rows = list((await session.execute(query)).scalars())
+    medical = sees_medical(principal)
+    items = [
+        ActorEntryRead(**entry_read(r, with_details=medical).model_dump(), worker_id=r.worker_id)
+        for r in rows[:limit]
+    ]
+    await events.emit(
+        events.draft(
+            "read_actor_entries",
+            resource=Resource(type="actor_activity", id=user_id),
+            details={"entries": len(items)},
+        )
+    )
+    return ActorEntriesPage(user_id=user_id, items=items, truncated=len(rows) > limit)

@@ -25,7 +25,7 @@ async def integrity(request: Request, session: SessionDep, auth: Monitor) -> Int
     extra = configured_public_keys(request.app.state.settings.checkpoint_public_keys)
     report = await verify(session, extra_keys=extra)
     broken = report.first_broken
-    return IntegrityRead(
+    result = IntegrityRead(
         ok=report.ok,
         events_checked=report.events_checked,
         broken_links=report.broken_links,
@@ -37,6 +37,14 @@ async def integrity(request: Request, session: SessionDep, auth: Monitor) -> Int
         checked_at=utcnow(),
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
     )
+    # The last verdict, for /stats (the desk's trail health): kept by this process.
+    request.app.state.last_integrity = {
+        "ok": result.ok,
+        "checked_at": result.checked_at,
+        "events_checked": result.events_checked,
+        "broken_links": result.broken_links,
+    }
+    return result
 
 
 @router.get(

@@ -41,3 +41,38 @@
   }
   window.setTimeout(poll, every);
 })();
+
+// The compliance desk: new high alerts arrive by Server-Sent Events and go to the top of the
+// inbox. EventSource reconnects by itself (Last-Event-ID: the portal sends what was raised
+// meanwhile); while audit is down the stream says so and catches up when it is back.
+(function () {
+  "use strict";
+  var body = document.getElementById("alerts");
+  if (!body || !body.dataset.stream || !window.EventSource) { return; }
+  var status = document.getElementById("live-status");
+  var source = new EventSource(body.dataset.stream, { withCredentials: true });
+  source.addEventListener("alert", function (ev) {
+    var holder = document.createElement("template");
+    holder.innerHTML = ev.data; // rendered and escaped by the server's templates
+    var rows = holder.content.querySelectorAll("tr.alert-row");
+    for (var i = 0; i < rows.length; i++) {
+      if (document.getElementById(rows[i].id)) { continue; }
+      rows[i].classList.add("fresh");
+      body.insertBefore(rows[i], body.firstChild);
+    }
+    var empty = document.getElementById("no-alerts");
+    if (empty) { empty.remove(); }
+    if (status && rows.length) { status.textContent = body.dataset.newText || ""; }
+  });
+  source.addEventListener("status", function (ev) {
+    if (ev.data === "ended" || ev.data === "refused") { source.close(); window.location.assign("/"); }
+    if (status && ev.data === "down") { status.textContent = body.dataset.downText || ""; }
+    if (status && ev.data === "up") { status.textContent = ""; }
+  });
+  source.onerror = function () {
+    if (source.readyState === EventSource.CLOSED) {
+      // Refused (the session ended): the page itself says why.
+      window.setTimeout(function () { window.location.reload(); }, 3000);
+    }
+  };
+})();
