@@ -16,6 +16,8 @@ import httpx
 from common.trail import SEEDING_HEADERS
 
 WORKERS = 300
+# The worker logins of the demo (tests that seed a shared stack again give their own).
+WORKER_LOGIN = "demo.worker{n}"
 CONCURRENCY = 12
 DEMO_PHYSICIAN_PASSWORD = "Demo-Physician-2024!"  # noqa: S105 - documented demo value
 DEMO_WORKER_PASSWORD = "Demo-Worker-2026!"  # noqa: S105 - documented demo value
@@ -274,7 +276,7 @@ async def _worker_accounts(
     accounts = []
     for n, worker_id in enumerate(worker_ids, start=1):
         body = {
-            "username": f"demo.worker{n}",
+            "username": WORKER_LOGIN.format(n=n),
             "display_name": f"Demo Worker {n}",
             "profile": "worker",
             "password": DEMO_WORKER_PASSWORD,

@@ -17,6 +17,8 @@ class TestDemoSeed:
         self, stack: Stack, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
     ):
         monkeypatch.setattr(demo, "WORKERS", 12)
+        # Other tests seed the same stack with the demo's own logins.
+        monkeypatch.setattr(demo, "WORKER_LOGIN", "records-demo-test.worker{n}")
         shared: dict = {}
         await demo.seed(stack, shared)
         assert len(shared["workers"]) == 12 and shared["employers"]
