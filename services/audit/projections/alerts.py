@@ -48,6 +48,24 @@ BUSY_SQL = text(
     "  AND e.worker_id IS NOT NULL AND e.position <= :upto LIMIT :cap) s) AS n "
     "FROM unnest(CAST(:actors AS text[])) AS a(actor)"
 )
+# Per busy actor, over the whole batch's window, the distinct files opened (all, and without a care
+# relationship), capped: an actor under both thresholds there is under them in every event's
+# window (each lies inside the batch's), so the per-event count runs only for the others.
+CROSSING_SQL = text(
+    "SELECT a.actor, "
+    " (SELECT count(*) FROM (SELECT DISTINCT e.worker_id FROM event e "
+    "   WHERE e.actor_user_id = a.actor AND e.occurred_at > :since AND e.occurred_at <= :until "
+    "   AND e.position <= :upto AND e.outcome = 'success' AND e.source IN ('records', 'register') "
+    "   AND e.action IN ('read', 'print', 'export') AND e.worker_id IS NOT NULL "
+    "   AND e.body NOT LIKE '%\"seeding\"\\:true%' LIMIT :cap_all) s) AS opened, "
+    " (SELECT count(*) FROM (SELECT DISTINCT e.worker_id FROM event e "
+    "   WHERE e.actor_user_id = a.actor AND e.occurred_at > :since AND e.occurred_at <= :until "
+    "   AND e.position <= :upto AND e.outcome = 'success' AND e.source IN ('records', 'register') "
+    "   AND e.action IN ('read', 'print', 'export') AND e.worker_id IS NOT NULL "
+    "   AND e.body NOT LIKE '%\"seeding\"\\:true%' "
+    "   AND e.body NOT LIKE '%\"care_relationship\"\\:true%' LIMIT :cap_outside) s) AS outside "
+    "FROM unnest(CAST(:actors AS text[])) AS a(actor)"
+)
 # The distinct files an actor opened in a window: all of them, and those opened without a care
 # relationship, both capped. The envelope's flags are matched in its canonical JSON text, not
 # parsed: parsing every event of the window per event made the consumer the bottleneck. JSON
@@ -110,6 +128,25 @@ class Windows:
             },
         )
         windows.quiet = {r.actor for r in busy if r.n <= lowest}
+        crowded = [a for a in actors if a not in windows.quiet]
+        if crowded:
+            rows = await session.execute(
+                CROSSING_SQL,
+                {
+                    "actors": crowded,
+                    "since": first - timedelta(minutes=rules.mass_access_minutes),
+                    "until": last,
+                    "upto": max(i.position for i in items),
+                    "cap_all": rules.mass_access_care_team_workers + 1,
+                    "cap_outside": rules.mass_access_workers + 1,
+                },
+            )
+            windows.quiet |= {
+                r.actor
+                for r in rows
+                if r.opened <= rules.mass_access_care_team_workers
+                and r.outside <= rules.mass_access_workers
+            }
         return windows
 
     def note_alert(self, item: StoredEvent, kind: str) -> None:
