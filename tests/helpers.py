@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
-from common.devstack import Stack
+from common.devstack import Ports, Stack
 
 T = TypeVar("T")
 _counter = itertools.count(1)
@@ -144,3 +146,21 @@ async def eventually(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+@contextlib.asynccontextmanager
+async def private_stack(data_dir: Path, name: str, *, durable: bool) -> AsyncIterator[Stack]:
+    """A whole stack of a test's own (free ports), for tests that kill or restart its parts."""
+    stack = Stack(
+        data_dir,
+        Ports.free(),
+        demo=False,
+        durable=durable,
+        admin_password=f"Admin-{name}-Passw0rd!",
+        say=lambda _: None,
+    )
+    try:
+        await stack.start()
+        yield stack
+    finally:
+        stack.stop()

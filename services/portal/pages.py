@@ -7,6 +7,7 @@ import time
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import httpx
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -523,6 +524,22 @@ async def contest(
     return refused(request, resp)
 
 
+async def _own_get(
+    request: Request, sess: PortalSession, service: str, path: str, worker: str | None
+) -> httpx.Response | Response:
+    """A worker's own GET (or a ward's): the answer, or the page saying why there is none."""
+    params = {"worker_id": worker} if worker else {}
+    try:
+        resp = await backend_of(request).call(
+            sess, service, "GET", path, client_headers(request), params=params
+        )
+    except Unavailable:
+        return unavailable_page(request, service)
+    if resp.status_code != 200:
+        return refused(request, resp)
+    return resp
+
+
 @router.get("/contests", response_class=HTMLResponse)
 async def contests(
     request: Request, worker: Annotated[str | None, Query(max_length=64)] = None
@@ -531,15 +548,9 @@ async def contests(
     sess = await worker_session(request)
     flash, sess.flash = sess.flash, None
     worker = _worker_param(worker)
-    params = {"worker_id": worker} if worker else {}
-    try:
-        resp = await backend_of(request).call(
-            sess, "audit", "GET", "/me/contests", client_headers(request), params=params
-        )
-    except Unavailable:
-        return unavailable_page(request, "audit")
-    if resp.status_code != 200:
-        return refused(request, resp)
+    resp = await _own_get(request, sess, "audit", "/me/contests", worker)
+    if not isinstance(resp, httpx.Response):
+        return resp
     body = resp.json()
     return render(
         request,
@@ -564,15 +575,9 @@ async def record(
     """My file as I may see it (without the physician's personal notes)."""
     sess = await worker_session(request)
     worker = _worker_param(worker)
-    params = {"worker_id": worker} if worker else {}
-    try:
-        resp = await backend_of(request).call(
-            sess, "records", "GET", "/me/record", client_headers(request), params=params
-        )
-    except Unavailable:
-        return unavailable_page(request, "records")
-    if resp.status_code != 200:
-        return refused(request, resp)
+    resp = await _own_get(request, sess, "records", "/me/record", worker)
+    if not isinstance(resp, httpx.Response):
+        return resp
     return render(request, "record.html", {"record": resp.json(), "worker": worker})
 
 
@@ -582,15 +587,9 @@ async def record_download(
 ) -> Response:
     """My file as I may see it, to keep (JSON)."""
     sess = await worker_session(request)
-    params = {"worker_id": w} if (w := _worker_param(worker)) else {}
-    try:
-        resp = await backend_of(request).call(
-            sess, "records", "GET", "/me/record", client_headers(request), params=params
-        )
-    except Unavailable:
-        return unavailable_page(request, "records")
-    if resp.status_code != 200:
-        return refused(request, resp)
+    resp = await _own_get(request, sess, "records", "/me/record", _worker_param(worker))
+    if not isinstance(resp, httpx.Response):
+        return resp
     return Response(
         resp.content,
         media_type="application/json",

@@ -15,11 +15,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from audit.core.logs import SavedPosition, fingerprint, reset_reason
-from common.devstack import Ports, Stack, stop_process
+from common.devstack import Stack, stop_process
 from common.events import HEARTBEAT_TOPIC
 from tests.audit.support import dsn
 from tests.fault.test_faults import Load, history_reads
-from tests.helpers import Account, eventually, login, make_user
+from tests.helpers import Account, eventually, login, make_user, private_stack
 
 
 class TestResetReason:
@@ -45,19 +45,10 @@ class TestResetReason:
 @pytest.fixture(scope="module")
 async def own_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     """A stack of its own: these tests restart its broker."""
-    stack = Stack(
-        Path(tmp_path_factory.mktemp("reset")),
-        Ports.free(),
-        demo=False,
-        durable=False,
-        admin_password="Admin-Reset-Passw0rd!",
-        say=lambda _: None,
-    )
-    try:
-        await stack.start()
+    async with private_stack(
+        Path(tmp_path_factory.mktemp("reset")), "Reset", durable=False
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")

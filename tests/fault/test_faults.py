@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from common.devstack import Ports, Stack
-from tests.helpers import Account, eventually, login, make_user
+from common.devstack import Stack
+from tests.helpers import Account, eventually, login, make_user, private_stack
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.fault]
 FULL = os.environ.get("OHS_FAULT_FULL") == "1"
@@ -31,19 +31,10 @@ RATE = 40.0 if FULL else 20.0
 @pytest.fixture(scope="module")
 async def own_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     """A stack of its own: this test kills its parts."""
-    stack = Stack(
-        Path(tmp_path_factory.mktemp("fault")),
-        Ports.free(),
-        demo=False,
-        durable=True,
-        admin_password="Admin-Fault-Passw0rd!",
-        say=lambda _: None,
-    )
-    try:
-        await stack.start()
+    async with private_stack(
+        Path(tmp_path_factory.mktemp("fault")), "Fault", durable=True
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @dataclass
