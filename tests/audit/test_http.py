@@ -321,7 +321,7 @@ class TestReports:
         assert bundle.total == len(accessed.published)
         events = [AuditEvent.model_validate(e.resource.model_dump()) for e in bundle.entry]
         assert {e.id for e in events} == {str(p.event_id) for p in accessed.published}
-        assert {e.action for e in events} == {"R", "U", "E"}
+        assert {e.action for e in events} == {"R", "U"}
         assert all(e.entity[0].what.identifier.value == accessed.worker_id for e in events)
 
 

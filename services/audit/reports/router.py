@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+from sqlmodel import col
 
 from audit.access import Monitor, sees_medical
 from audit.history.router import Filter, WorkerId
 from audit.history.service import entries
 from audit.reports.service import MAX_REPORT_ENTRIES, fhir_bundle, pdf_report
+from audit.store.models import Event
 from audit.store.service import head
 from common.db import SessionDep, utcnow
 from common.errors import Problem
@@ -84,12 +88,23 @@ async def access_report(
     summary="A worker's history as a FHIR R4 Bundle of AuditEvent",
 )
 async def fhir_export(
-    session: SessionDep, principal: Monitor, events: TracedEvents, worker_id: WorkerId, flt: Filter
+    request: Request,
+    session: SessionDep,
+    principal: Monitor,
+    events: TracedEvents,
+    worker_id: WorkerId,
+    flt: Filter,
 ) -> JSONResponse:
-    """IHE BALP-style AuditEvents, one per access."""
+    """IHE BALP AuditEvents, one per access, each claiming the profile of its kind."""
     rows = await _rows(session, worker_id, flt)
+    ids = [r.event_id for r in rows]
+    stored = await session.execute(
+        select(col(Event.event_id), col(Event.body)).where(col(Event.event_id).in_(ids))
+    )
+    envelopes = {event_id: json.loads(body) for event_id, body in stored}
     await _trace(events, worker_id, "fhir")
+    site = request.app.state.settings.own_employer
     return JSONResponse(
-        fhir_bundle(rows, worker_id=worker_id, generated_at=utcnow()),
+        fhir_bundle(rows, envelopes, generated_at=utcnow(), site=site),
         media_type="application/fhir+json",
     )

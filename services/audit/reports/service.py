@@ -1,28 +1,20 @@
-"""Printable PDF access reports and the FHIR R4 AuditEvent export (IHE BALP style)."""
+"""Printable PDF access reports and the FHIR R4 AuditEvent export (IHE BALP)."""
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from fpdf import FPDF
 
 from audit.projections.models import AccessEntry
+from audit.reports.balp import audit_event
 from common.events import format_time
 
 MAX_REPORT_ENTRIES = 10_000
-
-ACTION_CODES = {"create": "C", "read": "R", "search": "E", "update": "U", "delete": "D"}
-REST_INTERACTIONS = {
-    "create": "create",
-    "read": "read",
-    "search": "search-type",
-    "update": "update",
-}
-OUTCOME_CODES = {"success": "0", "denied": "4", "error": "8"}
-DCM = "http://dicom.nema.org/resources/ontology/DCM"
 
 
 def _text(value: object) -> str:
@@ -116,78 +108,21 @@ def pdf_report(
     return bytes(pdf.output())
 
 
-def fhir_bundle(rows: Sequence[AccessEntry], *, worker_id: str, generated_at: datetime) -> dict:
-    """A FHIR R4 Bundle of AuditEvent resources (IHE Basic Audit Log Patterns style)."""
-    entries = []
-    for row in rows:
-        interaction = REST_INTERACTIONS.get(row.action)
-        event: dict[str, Any] = {
-            "resourceType": "AuditEvent",
-            "id": str(row.event_id),
-            "type": {"system": DCM, "code": "110110", "display": "Patient Record"},
-            "action": ACTION_CODES.get(row.action, "E"),
-            "recorded": format_time(row.occurred_at),
-            "outcome": OUTCOME_CODES.get(row.outcome, "8"),
-            "outcomeDesc": f"{row.action} {row.outcome}",
-            "agent": [
-                {
-                    "type": {
-                        "coding": [{"system": DCM, "code": "110153", "display": "Source Role ID"}]
-                    },
-                    "who": {
-                        "identifier": {"value": row.actor_user_id or "unknown"},
-                        "display": row.actor_name or "unknown",
-                    },
-                    "role": [{"text": row.actor_profile or "unknown"}],
-                    "requestor": True,
-                }
-            ],
-            "source": {
-                "site": "Occupational Health Service",
-                "observer": {"display": f"ohs-{row.source}"},
-                "type": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/security-source-type",
-                        "code": "4",
-                        "display": "Application Server",
-                    }
-                ],
-            },
-            "entity": [
-                {
-                    "what": {"identifier": {"value": worker_id}, "display": "worker"},
-                    "type": {
-                        "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
-                        "code": "1",
-                        "display": "Person",
-                    },
-                    "role": {
-                        "system": "http://terminology.hl7.org/CodeSystem/object-role",
-                        "code": "1",
-                        "display": "Patient",
-                    },
-                },
-                {
-                    "what": {
-                        "identifier": {"value": row.resource_id or worker_id},
-                        "display": f"{row.resource_type or 'file'} / {row.part or 'file'}",
-                    },
-                    "type": {
-                        "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
-                        "code": "2",
-                        "display": "System Object",
-                    },
-                    "description": row.part or "file",
-                },
-            ],
+def fhir_bundle(
+    rows: Sequence[AccessEntry],
+    envelopes: Mapping[uuid.UUID, dict[str, Any]],
+    *,
+    generated_at: datetime,
+    site: str,
+) -> dict:
+    """A FHIR R4 Bundle of AuditEvents, each following its IHE BALP profile (see balp.py)."""
+    entries = [
+        {
+            "fullUrl": f"urn:uuid:{row.event_id}",
+            "resource": audit_event(row, envelopes.get(row.event_id), site=site),
         }
-        if interaction:
-            event["subtype"] = [
-                {"system": "http://hl7.org/fhir/restful-interaction", "code": interaction}
-            ]
-        if row.purpose:
-            event["purposeOfEvent"] = [{"text": row.purpose}]
-        entries.append({"fullUrl": f"urn:uuid:{row.event_id}", "resource": event})
+        for row in rows
+    ]
     return {
         "resourceType": "Bundle",
         "type": "collection",
