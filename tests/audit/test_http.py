@@ -184,6 +184,7 @@ class TestWorkerHistory:
                 "password": INITIAL_PASSWORD,
                 "worker_id": f"w-{uuid.uuid4()}",
                 "guardian_of": [accessed.worker_id],
+                "ward_birth_dates": {accessed.worker_id: "2012-03-04"},
             },
         )
         assert resp.status_code == 201, resp.text

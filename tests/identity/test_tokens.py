@@ -64,6 +64,7 @@ class TestThirdPartyVerification:
                 "profile": "worker",
                 "password": INITIAL_PASSWORD,
                 "guardian_of": ["minor-1", "minor-2"],
+                "ward_birth_dates": {"minor-1": "2014-05-01", "minor-2": "2016-07-09"},
             },
             headers=so.headers,
         )
@@ -74,7 +75,7 @@ class TestThirdPartyVerification:
         guardian_id = resp.json()["id"]
         resp = await http.patch(
             f"{stack.url('identity')}/users/{guardian_id}",
-            json={"guardian_of": ["minor-1"]},
+            json={"guardian_of": ["minor-1"], "ward_birth_dates": {"minor-1": "2014-05-01"}},
             headers=so.headers,
         )
         assert resp.status_code == 200, resp.text
@@ -88,7 +89,7 @@ class TestThirdPartyVerification:
         staff = await fresh_user(http, stack)
         resp = await http.patch(
             f"{stack.url('identity')}/users/{staff.id}",
-            json={"guardian_of": ["minor-1"]},
+            json={"guardian_of": ["minor-1"], "ward_birth_dates": {"minor-1": "2014-05-01"}},
             headers=so.headers,
         )
         assert_problem(resp, 422)

@@ -58,7 +58,7 @@ class TestCreateUser:
             ({"display_name": "   "}, "body.display_name"),
             ({"profile": "superuser"}, "body.profile"),
             ({"worker_id": "w-1"}, "body.worker_id"),
-            ({"guardian_of": ["w-1"]}, "body.worker_id"),
+            ({"guardian_of": ["w-1"], "ward_birth_dates": {"w-1": "2015-01-01"}}, "body.worker_id"),
             ({"is_admin": True}, "body.is_admin"),
             ({"password": ""}, "body.password"),
             ({"display_name": "Nul\u0000Name"}, "body.display_name"),

@@ -152,6 +152,7 @@ class TestGuardian:
                 "profile": "worker",
                 "password": INITIAL_PASSWORD,
                 "guardian_of": [file.worker_id],
+                "ward_birth_dates": {file.worker_id: "2012-03-04"},
             },
             headers=officer.headers,
         )

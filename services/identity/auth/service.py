@@ -29,6 +29,7 @@ from identity.settings import Settings
 from identity.trail import account_resource, session_resource
 from identity.users.models import Account
 from identity.users.passwords import Hasher
+from identity.users.wards import live_wards, local_today
 
 PROBLEMS = "https://ohs.example/problems/"
 PASSWORD_CHANGE_AUDIENCE_SUFFIX = ":password-change"  # noqa: S105 - an audience
@@ -104,7 +105,9 @@ async def access_claims(
         "iat": int(now.timestamp()),
         "exp": int(now.timestamp()) + settings.access_token_seconds,
         "worker_id": account.worker_id,
-        "guardian_of": list(account.guardian_of or []),
+        "guardian_of": live_wards(
+            list(account.guardian_of or []), account.ward_birth_dates, local_today(now)
+        ),
         "grants": grants,
     }
     if account.password_change_required:
@@ -525,7 +528,10 @@ async def session_alive(session: AsyncSession, settings: Settings, principal: Pr
         return False
     if account.profile != principal.profile.value:
         return False
-    if tuple(account.guardian_of or ()) != principal.guardian_of:
+    # A ward who came of age since the token was issued ends the session: the next login
+    # issues a token without the link.
+    wards = live_wards(list(account.guardian_of or ()), account.ward_birth_dates, local_today())
+    if tuple(wards) != principal.guardian_of:
         return False
     if principal.grants:
         live = {str(g.id) for g in await live_grants(session, account.id)}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, String
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, Column, String, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from common.db import Stamped
@@ -26,6 +26,11 @@ class Account(Stamped, table=True):
     worker_id: str | None = Field(default=None, max_length=64, index=True)
     guardian_of: list[str] = Field(
         default_factory=list, sa_column=Column(ARRAY(String(64)), nullable=False)
+    )
+    # The birth date (ISO) of each ward: a guardian link ends at the ward's majority.
+    ward_birth_dates: dict[str, str] = Field(
+        default_factory=dict,
+        sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     )
     password_hash: str = Field(max_length=255, nullable=False)
     password_changed_at: datetime = at(nullable=False, default_now=True)

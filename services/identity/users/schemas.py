@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from common.rights import Profile
 from identity.text import Text
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$"
+
+
+def _wards_dated(guardian_of: list[str] | None, birth_dates: dict[str, date] | None) -> None:
+    wards = set(guardian_of or ())
+    dated = set(birth_dates or ())
+    if wards - dated:
+        raise ValueError("ward_birth_dates needs the birth date of every ward in guardian_of")
+    if dated - wards:
+        raise ValueError("ward_birth_dates names a worker that is not in guardian_of")
+    today = date.today()
+    if any(born > today for born in (birth_dates or {}).values()):
+        raise ValueError("a birth date lies in the future")
 
 
 class UserCreate(BaseModel):
@@ -29,6 +41,11 @@ class UserCreate(BaseModel):
         default_factory=list,
         max_length=20,
         description="worker-profile guardian accounts: the minors' files they may see",
+    )
+    ward_birth_dates: dict[str, date] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="the birth date of every ward in guardian_of: the link ends at 18",
     )
     password_change_required: bool = Field(
         default=True,
@@ -50,6 +67,11 @@ class UserCreate(BaseModel):
             raise ValueError("worker ids are 1 to 64 characters")
         return list(dict.fromkeys(value))
 
+    @model_validator(mode="after")
+    def _dated(self) -> UserCreate:
+        _wards_dated(self.guardian_of, self.ward_birth_dates)
+        return self
+
 
 class UserUpdate(BaseModel):
     """A change of profile, activation or display name (security officer)."""
@@ -64,6 +86,11 @@ class UserUpdate(BaseModel):
         max_length=20,
         description="worker-profile accounts: replace the minors' files a guardian may see",
     )
+    ward_birth_dates: dict[str, date] | None = Field(
+        default=None,
+        max_length=20,
+        description="with guardian_of: the birth date of every ward (the link ends at 18)",
+    )
 
     @field_validator("guardian_of")
     @classmethod
@@ -73,6 +100,12 @@ class UserUpdate(BaseModel):
         if any(not (1 <= len(v) <= 64) for v in value):
             raise ValueError("worker ids are 1 to 64 characters")
         return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _dated(self) -> UserUpdate:
+        if self.guardian_of is not None or self.ward_birth_dates is not None:
+            _wards_dated(self.guardian_of, self.ward_birth_dates)
+        return self
 
 
 class UserRead(BaseModel):
@@ -87,6 +120,10 @@ class UserRead(BaseModel):
     active: bool
     worker_id: str | None
     guardian_of: list[str]
+    ward_birth_dates: dict[str, date] = {}
+    guardian_links_end_on: dict[str, date] = Field(
+        default_factory=dict, description="the day each guardian link ends (the ward's 18th)"
+    )
     password_changed_at: datetime
     password_expires_at: datetime
     password_change_required: bool = False

@@ -24,6 +24,7 @@ from identity.trail import account_resource
 from identity.users.models import Account, PasswordHistory
 from identity.users.passwords import Hasher, history_violation, violations
 from identity.users.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
+from identity.users.wards import link_ends_on
 
 
 def to_read(account: Account, settings: Settings) -> UserRead:
@@ -31,6 +32,11 @@ def to_read(account: Account, settings: Settings) -> UserRead:
     return UserRead.model_validate(
         {
             **account.model_dump(exclude={"password_hash"}),
+            "guardian_links_end_on": {
+                ward: link_ends_on(account.ward_birth_dates, ward)
+                for ward in account.guardian_of
+                if ward in account.ward_birth_dates
+            },
             "password_expires_at": account.password_changed_at
             + timedelta(days=settings.password_max_age_days),
         }
@@ -82,6 +88,7 @@ async def create_user(
         profile=body.profile.value,
         worker_id=body.worker_id,
         guardian_of=body.guardian_of,
+        ward_birth_dates={w: born.isoformat() for w, born in body.ward_birth_dates.items()},
         password_hash=hashed,
         password_changed_at=now,
         created_at=now,
@@ -174,19 +181,29 @@ async def update_user(
             [field_error("body.profile", "create a separate staff account")],
         )
     actor, resource = Actor.of(officer), account_resource(account)
-    if body.guardian_of is not None and body.guardian_of != list(account.guardian_of):
+    births = {w: born.isoformat() for w, born in (body.ward_birth_dates or {}).items()}
+    if body.guardian_of is not None and (
+        body.guardian_of != list(account.guardian_of) or births != account.ward_birth_dates
+    ):
         if account.profile != Profile.WORKER.value:
             raise invalid(
                 "Only worker accounts are linked to health files",
                 [field_error("body.guardian_of", "allowed for profile worker only")],
             )
         before_links, account.guardian_of = list(account.guardian_of), body.guardian_of
+        account.ward_birth_dates = births
+        ends = {w: str(link_ends_on(births, w)) for w in body.guardian_of}
         await events.emit(
             events.draft(
                 "guardian_links_changed",
                 actor=actor,
                 resource=resource,
-                details={"user_id": str(account.id), "from": before_links, "to": body.guardian_of},
+                details={
+                    "user_id": str(account.id),
+                    "from": before_links,
+                    "to": body.guardian_of,
+                    "ends_on": ends,
+                },
             )
         )
     if body.display_name is not None and body.display_name.strip():
