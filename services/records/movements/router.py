@@ -17,7 +17,13 @@ from records.access.events import FileAccess, FileContext, TracedFile
 from records.history.service import revisions_of_worker
 from records.movements import service
 from records.movements.models import Movement, SigningKey
-from records.movements.schemas import ImportRead, MovementRead, SigningKeyRead, SigningKeys
+from records.movements.schemas import (
+    ImportRead,
+    MovementRead,
+    PrintCreate,
+    SigningKeyRead,
+    SigningKeys,
+)
 from records.movements.signing import ALG
 from records.validation import has_unstorable
 from records.workers.router import load_visible_record
@@ -42,14 +48,21 @@ async def print_file(
     principal: CurrentUser,
     session: SessionDep,
     file: Annotated[TracedFile, Printing],
+    body: Annotated[PrintCreate | None, Body()] = None,
 ) -> Response:
-    """A print-out is a record movement: kept in the movement table and traced."""
+    """A print-out is a record movement: kept with the sections printed, and traced."""
+    chosen = set(body.sections) if body else set(service.PRINT_SECTIONS)
+    sections = [s for s in service.PRINT_SECTIONS if s in chosen]
     record = await load_visible_record(session, file, worker_id)
-    pdf = service.render_pdf(record, principal)
+    pdf = service.render_pdf(record, principal, sections)
     movement = service.add_movement(
-        session, worker_id, "print", principal, {"view": record.view, "bytes": len(pdf)}
+        session,
+        worker_id,
+        "print",
+        principal,
+        {"view": record.view, "bytes": len(pdf), "sections": sections},
     )
-    file.touched(movement_id=str(movement.id))
+    file.touched(movement_id=str(movement.id), sections=sections)
     await session.flush()
     return Response(
         pdf,

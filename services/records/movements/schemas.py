@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class MovementRead(BaseModel):
@@ -47,3 +47,21 @@ class ImportRead(BaseModel):
     fitness_decisions: int
     lab_results: int
     exposures: int
+
+
+PrintSection = Literal["administrative", "exposures", "exams", "fitness_decisions", "lab_results"]
+
+
+class PrintCreate(BaseModel):
+    """What a print-out holds: only the sections needed (all the caller may see when absent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sections: list[PrintSection] = Field(min_length=1, max_length=5)
+
+    @field_validator("sections")
+    @classmethod
+    def _once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each section at most once")
+        return value

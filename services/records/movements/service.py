@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,8 @@ from records.workers.models import Exposure, Worker
 from records.workers.schemas import RecordRead
 
 FORMAT = "ohs-record-bundle/1"
+# What a print-out may hold, in the order it prints; seed 001 §7.3: print only what is needed.
+PRINT_SECTIONS = ("administrative", "exposures", "exams", "fitness_decisions", "lab_results")
 ENTITY_TABLES: dict[str, Any] = {
     "exam": Exam,
     "fitness_decision": FitnessDecision,
@@ -57,8 +60,10 @@ def _latin1(value: Any) -> str:
     return str(value if value is not None else "-").encode("latin-1", "replace").decode("latin-1")
 
 
-def render_pdf(record: RecordRead, principal: Principal) -> bytes:
-    """The file as the caller may see it, on paper."""
+def render_pdf(
+    record: RecordRead, principal: Principal, sections: Sequence[str] = PRINT_SECTIONS
+) -> bytes:
+    """The chosen sections of the file as the caller may see it, on paper."""
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
@@ -87,16 +92,42 @@ def render_pdf(record: RecordRead, principal: Principal) -> bytes:
         f"Confidential - medical secrecy. Printed {format_time(datetime.now(UTC))} by "
         f"{principal.display_name} ({principal.profile.value}); view: {record.view}."
     )
-    heading("Administrative data")
-    line(f"Born {w.birth_date}; employer {w.employer}; department {w.department}")
-    line(f"Job {w.job_title}; employed {w.employment_start} to {w.employment_end}")
-    if w.guardian_name:
-        line(f"Guardian: {w.guardian_name}")
-    line(f"Surveillance: {', '.join(w.surveillance_reasons) or '-'}")
-    line(f"Retention: earliest deletion {w.retention.earliest_deletion_on} ({w.retention.rule})")
-    heading("Exposures")
-    for x in record.exposures:
-        line(f"- {x.agent} {x.started_on} to {x.ended_on}: {x.description}")
+    line(f"Sections printed: {', '.join(sections)}.")
+    if "administrative" in sections:
+        heading("Administrative data")
+        line(f"Born {w.birth_date}; employer {w.employer}; department {w.department}")
+        line(f"Job {w.job_title}; employed {w.employment_start} to {w.employment_end}")
+        if w.guardian_name:
+            line(f"Guardian: {w.guardian_name}")
+        line(f"Surveillance: {', '.join(w.surveillance_reasons) or '-'}")
+        retention = w.retention
+        line(f"Retention: earliest deletion {retention.earliest_deletion_on} ({retention.rule})")
+    if "exposures" in sections:
+        heading("Exposures")
+        for x in record.exposures:
+            line(f"- {x.agent} {x.started_on} to {x.ended_on}: {x.description}")
+    if "exams" in sections:
+        _exams(record, heading, line, pdf)
+    if "fitness_decisions" in sections:
+        heading("Fitness decisions")
+        for f in record.fitness_decisions:
+            line(
+                f"- {f.decided_on}: {f.decision} for {f.job}; restrictions {f.restrictions}; "
+                f"review {f.review_on}"
+            )
+    if "lab_results" in sections:
+        heading("Laboratory results")
+        for lab in record.lab_results:
+            line(
+                f"- {lab.sampled_on} {lab.test}: {lab.value} {lab.unit or ''} "
+                f"({lab.reference_range})"
+            )
+    return bytes(pdf.output())
+
+
+def _exams(
+    record: RecordRead, heading: Callable[[str], None], line: Callable[[str], None], pdf: FPDF
+) -> None:
     heading("Exams")
     for e in record.exams:
         pdf.set_font("Helvetica", "B", 10)
@@ -108,16 +139,6 @@ def render_pdf(record: RecordRead, principal: Principal) -> bytes:
             line(f"  Findings: {e.findings}")
         if e.third_party_info:
             line(f"  Third-party information: {e.third_party_info}")
-    heading("Fitness decisions")
-    for f in record.fitness_decisions:
-        line(
-            f"- {f.decided_on}: {f.decision} for {f.job}; restrictions {f.restrictions}; "
-            f"review {f.review_on}"
-        )
-    heading("Laboratory results")
-    for lab in record.lab_results:
-        line(f"- {lab.sampled_on} {lab.test}: {lab.value} {lab.unit or ''} ({lab.reference_range})")
-    return bytes(pdf.output())
 
 
 def build_bundle(
