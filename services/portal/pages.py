@@ -336,6 +336,7 @@ async def history(
         next_cursor = page.get("next_cursor")
     except Unavailable:
         unavailable.append("audit")
+    show_notice = await _notice_due(request, sess)
     contested: dict[str, dict[str, Any]] = {}
     if "audit" not in unavailable:
         try:
@@ -356,8 +357,44 @@ async def history(
             "worker": worker,
             "files": sess.user.files(),
             "top": entries[0]["event_id"] if entries and cursor is None else "",
+            "show_notice": show_notice,
         },
     )
+
+
+async def _notice_due(request: Request, sess: PortalSession) -> bool:
+    """True until identity records that this worker saw the notice (asked once a session)."""
+    if sess.notice_seen is None:
+        try:
+            resp = await backend_of(request).call(
+                sess, "identity", "GET", "/users/me", client_headers(request)
+            )
+        except Unavailable:
+            return False
+        if resp.status_code != 200:
+            return False
+        sess.notice_seen = resp.json().get("file_notice_seen_at") is not None
+    return not sess.notice_seen
+
+
+@router.post("/notice", response_class=HTMLResponse)
+async def dismiss_notice(
+    request: Request, csrf_token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """The worker read the notice: identity keeps the date, the page stops showing it."""
+    sess = await worker_session(request)
+    if not sess.check_csrf(csrf_token):
+        return csrf_refused(request)
+    try:
+        resp = await backend_of(request).call(
+            sess, "identity", "POST", "/users/me/file-notice", client_headers(request)
+        )
+    except Unavailable:
+        return unavailable_page(request, "identity")
+    if resp.status_code != 200:
+        return refused(request, resp)
+    sess.notice_seen = True
+    return redirect(request, "/history")
 
 
 @router.get("/history/live", response_class=HTMLResponse)

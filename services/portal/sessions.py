@@ -42,6 +42,8 @@ class PortalSession:
     refresh_token: str | None = None
     access_expires: float = 0.0
     flash: dict[str, Any] | None = None
+    # Whether identity holds that this worker saw the file notice (None: not asked yet).
+    notice_seen: bool | None = None
     # The desk's last integrity verification run from this session (time and verdict).
     last_integrity: dict[str, Any] | None = None
 

@@ -40,6 +40,8 @@ class Account(Stamped, table=True):
     # Every argon2 verification of this account's password, so tests can count them.
     password_checks: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     last_login_at: datetime | None = at()
+    # When a worker account first saw the portal's notice that its file is computerised.
+    file_notice_seen_at: datetime | None = at()
     # Set when the security officer chose the password: the first login must replace it.
     password_change_required: bool = Field(default=False, nullable=False)
 

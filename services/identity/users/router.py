@@ -95,6 +95,24 @@ async def me(
     return service.to_read(account, _settings(request))
 
 
+@router.post(
+    "/users/me/file-notice",
+    summary="The worker saw the notice that their file is computerised",
+    description=(
+        "Records, once, when a worker account was told that its health file is kept on "
+        "computer and how to see who opened it (the portal shows the notice until then). "
+        "The first date is kept; a `file_notice_seen` event traces it. Worker accounts only."
+    ),
+    responses=ERRORS,
+)
+async def see_file_notice(
+    principal: CurrentUser, request: Request, session: SessionDep, events: EventContext
+) -> UserRead:
+    """Keep the first time the notice was seen."""
+    account = await service.see_file_notice(session, principal, events)
+    return service.to_read(account, _settings(request))
+
+
 async def password_change_caller(request: Request) -> tuple[uuid.UUID, uuid.UUID | None]:
     """An access token, or the password-change token a login with an expired password gave."""
     token = bearer_token(request)

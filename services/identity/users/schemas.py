@@ -129,6 +129,9 @@ class UserRead(BaseModel):
     password_change_required: bool = False
     locked_until: datetime | None
     last_login_at: datetime | None
+    file_notice_seen_at: datetime | None = Field(
+        default=None, description="when the worker first saw that their file is computerised"
+    )
     created_at: datetime
     created_by: str | None
     updated_at: datetime

@@ -43,6 +43,28 @@ def to_read(account: Account, settings: Settings) -> UserRead:
     )
 
 
+async def see_file_notice(
+    session: AsyncSession, principal: Principal, events: RequestEvents
+) -> Account:
+    """Record the first sight of the file notice, traced; later calls change nothing."""
+    if principal.profile is not Profile.WORKER:
+        raise Problem(403, "The file notice is shown to worker accounts only")
+    account = await get_account(session, uuid.UUID(principal.user_id), lock=True)
+    if account.file_notice_seen_at is None:
+        account.file_notice_seen_at = utcnow()
+        await events.emit(
+            events.draft(
+                "file_notice_seen",
+                actor=Actor.of(principal),
+                worker_id=account.worker_id,
+                resource=account_resource(account),
+                details={"seen_at": account.file_notice_seen_at.isoformat()},
+            )
+        )
+        await session.flush()
+    return account
+
+
 def field_error(field: str, message: str, **extra: str) -> dict[str, Any]:
     """One entry of a 422's errors."""
     return {"field": field, "message": message, "type": "value_error", **extra}
