@@ -133,3 +133,19 @@ class TestGuardianLinks:
         assert resp.headers["content-type"] == "application/problem+json"
         users = await http.get(f"{stack.url('identity')}/users", headers=officer.headers)
         assert body["username"] not in users.text
+
+    async def test_a_change_of_links_needs_the_dates_too(
+        self, stack: Stack, http: httpx.AsyncClient
+    ):
+        officer = await admin(http, stack)
+        account, _ = await _guardian(http, stack, officer, {"w-kid": date(2015, 6, 1)})
+        url = f"{stack.url('identity')}/users/{account['id']}"
+        for change in (
+            {"guardian_of": ["w-kid", "w-new"], "ward_birth_dates": {"w-kid": "2015-06-01"}},
+            {"ward_birth_dates": {"w-kid": "2015-06-02"}},
+        ):
+            resp = await http.patch(url, json=change, headers=officer.headers)
+            assert resp.status_code == 422, resp.text
+        resp = await http.get(url, headers=officer.headers)
+        assert resp.json()["guardian_of"] == ["w-kid"]
+        assert resp.json()["guardian_links_end_on"] == {"w-kid": "2033-06-01"}

@@ -103,7 +103,9 @@ class UserUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _dated(self) -> UserUpdate:
-        if self.guardian_of is not None or self.ward_birth_dates is not None:
+        if self.guardian_of is None and self.ward_birth_dates is not None:
+            raise ValueError("ward_birth_dates is given with the guardian_of it dates")
+        if self.guardian_of is not None:
             _wards_dated(self.guardian_of, self.ward_birth_dates)
         return self
 
