@@ -92,8 +92,8 @@ def sign_note(text: str, name: str, private: Ed25519PrivateKey) -> str:
 
 
 def parse_verifier(value: str) -> Verifier:
-    """A verifier key string (<name>+<hash>+<base64>) or a bare base64 key is refused."""
-    parts = value.strip().split("+")
+    """The Verifier of a key string <name>+<hex key hash>+<base64(0x01 || key)>."""
+    parts = value.strip().split("+", 2)
     if len(parts) != 3:
         raise NoteError("a verifier key reads <name>+<key hash>+<base64 key>")
     name, hash_hex, encoded = parts
