@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.core.receipt import Receipt
 from audit.history.schemas import AccessEntryRead, AccessHistoryPage, ResourceRead
 from audit.log.schemas import ReceiptRead
-from audit.log.service import receipts
+from audit.log.service import NodeCache, receipts
 from audit.projections.models import AccessEntry
 from audit.tables import table_of
 from common.errors import invalid
@@ -122,10 +122,11 @@ async def page(
     limit: int,
     cursor: str | None,
     with_details: bool,
+    nodes: NodeCache | None = None,
 ) -> AccessHistoryPage:
-    """One page of a worker's history."""
+    """One page of a worker's history, each entry with its receipt when it is in the log."""
     rows, next_cursor = await entries(session, worker_id, flt, limit=limit, cursor=cursor)
-    proved = await receipts(session, [r.position for r in rows])
+    proved = await receipts(session, [r.position for r in rows], nodes)
     return AccessHistoryPage(
         worker_id=worker_id,
         items=[

@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from audit.log.schemas import ConsistencyRead, InclusionRead, LogKeyRead
-from audit.log.service import consistency_proof, inclusion_proof, latest_checkpoint, log_verifier
+from audit.log.service import (
+    NodeCache,
+    consistency_proof,
+    inclusion_proof,
+    latest_checkpoint,
+    log_verifier,
+)
 from common.db import SessionDep
 from common.errors import invalid, unavailable
 
 router = APIRouter(prefix="/log", tags=["log"])
+
+
+@contextlib.asynccontextmanager
+async def node_cache(app: FastAPI) -> AsyncIterator[None]:
+    """Lifespan hook: app.state.log_nodes, the complete subtree hashes proofs have needed."""
+    app.state.log_nodes = NodeCache()
+    yield
+
+
+def nodes_of(request: Request) -> NodeCache:
+    """The app's cache of subtree hashes."""
+    cache: NodeCache = request.app.state.log_nodes
+    return cache
+
+
+LogNodes = Annotated[NodeCache, Depends(nodes_of)]
 
 Size = Annotated[int, Query(ge=0, le=2**62)]
 

@@ -17,15 +17,20 @@ from audit.core.merkle import (
     TILE_HEIGHT,
     TILE_WIDTH,
     CompactRange,
+    Node,
     Tile,
     TreeAppender,
+    build_tile,
     consistency_ranges,
     edge_tiles,
     inclusion_ranges,
     leaf_hash,
+    leaves_in,
     node_from_tiles,
     proof_nodes,
     range_hash,
+    tile_leaves,
+    tile_of,
     tile_root,
     tiles_for,
 )
@@ -56,7 +61,7 @@ async def tree_size(session: AsyncSession) -> int:
             )
         )
     ).first()
-    return 0 if row is None else int(row[0]) * TILE_WIDTH + int(row[1]) // HASH_SIZE
+    return 0 if row is None else int(row[0]) * TILE_WIDTH + leaves_in(int(row[1]))
 
 
 async def read_tiles(session: AsyncSession, wanted: Iterable[Tile]) -> dict[Tile, bytes]:
@@ -144,27 +149,54 @@ async def integrate(
     return Integration(len(bodies), appender.size, checkpoint)
 
 
+class NodeCache:
+    """Hashes of complete subtrees, which never change once the tree holds them.
+
+    Bounded: when full it starts again empty (a page of receipts refills what it needs)."""
+
+    def __init__(self, capacity: int = 500_000) -> None:
+        self.capacity = capacity
+        self.hashes: dict[Node, bytes] = {}
+
+    def get(self, node: Node) -> bytes | None:
+        """A known hash, or None."""
+        return self.hashes.get(node)
+
+    def put(self, node: Node, digest: bytes) -> None:
+        """Remember one hash."""
+        if len(self.hashes) >= self.capacity:
+            self.hashes.clear()
+        self.hashes[node] = digest
+
+
 class TreeReader:
     """Proofs against one tree size, from the stored tiles (read once per call)."""
 
-    def __init__(self, size: int, tiles: dict[Tile, bytes]) -> None:
+    def __init__(self, size: int, tiles: dict[Tile, bytes], cache: NodeCache | None = None) -> None:
         self.size = size
         self.tiles = tiles
         # Proofs of one page share their upper nodes: each is hashed up once.
-        self.known: dict[tuple[int, int], bytes] = {}
+        self.cache = cache if cache is not None else NodeCache()
 
     @classmethod
     async def for_ranges(
-        cls, session: AsyncSession, size: int, ranges: Iterable[tuple[int, int]]
+        cls,
+        session: AsyncSession,
+        size: int,
+        ranges: Iterable[tuple[int, int]],
+        cache: NodeCache | None = None,
     ) -> TreeReader:
-        """A reader holding every tile the ranges need."""
-        return cls(size, await read_tiles(session, tiles_for(proof_nodes(ranges))))
+        """A reader holding every tile the ranges need that the cache does not answer."""
+        cache = cache if cache is not None else NodeCache()
+        missing = {n for n in proof_nodes(ranges) if cache.get(n) is None}
+        return cls(size, await read_tiles(session, tiles_for(missing)), cache)
 
     def node(self, level: int, index: int) -> bytes:
         """A complete subtree's hash."""
-        found = self.known.get((level, index))
+        found = self.cache.get((level, index))
         if found is None:
-            found = self.known[(level, index)] = node_from_tiles(level, index, self.tiles)
+            found = node_from_tiles(level, index, self.tiles)
+            self.cache.put((level, index), found)
         return found
 
     def hashes(self, ranges: Iterable[tuple[int, int]]) -> list[bytes]:
@@ -186,7 +218,9 @@ async def inclusion_proof(session: AsyncSession, index: int, size: int) -> list[
     return reader.hashes(ranges)
 
 
-async def receipts(session: AsyncSession, positions: Sequence[int]) -> dict[int, Receipt]:
+async def receipts(
+    session: AsyncSession, positions: Sequence[int], cache: NodeCache | None = None
+) -> dict[int, Receipt]:
     """Receipts of the store positions already in the newest signed tree (others are pending)."""
     checkpoint = await latest_checkpoint(session)
     if checkpoint is None:
@@ -201,7 +235,9 @@ async def receipts(session: AsyncSession, positions: Sequence[int]) -> dict[int,
     )
     bodies: dict[int, str] = {int(p): str(b) for p, b in found.all()}
     paths = {p: inclusion_ranges(p - 1, size) for p in covered}
-    reader = await TreeReader.for_ranges(session, size, (r for rs in paths.values() for r in rs))
+    reader = await TreeReader.for_ranges(
+        session, size, [r for rs in paths.values() for r in rs], cache
+    )
     return {
         p: Receipt(
             log=origin,
@@ -301,13 +337,14 @@ async def verify_tree(session: AsyncSession, keys: dict[str, str], chunk: int = 
             break
         h = leaf_hash(str(body).encode())
         if index < size:
-            while tile_index < index // TILE_WIDTH:
+            (_, wanted_tile), entry = tile_of(0, index)
+            while tile_index < wanted_tile:
                 row = await anext(tile_iter, None)
                 if row is None:
                     break
                 tile_index, tile_data = int(row[0]), bytes(row[1])
-            at = (index % TILE_WIDTH) * HASH_SIZE
-            if tile_index != index // TILE_WIDTH or tile_data[at : at + HASH_SIZE] != h:
+            at = entry * HASH_SIZE
+            if tile_index != wanted_tile or tile_data[at : at + HASH_SIZE] != h:
                 problem = problem or (
                     f"leaf {index} (store position {position}) no longer matches the tree: "
                     "the stored event was changed after it was logged"
@@ -330,23 +367,33 @@ async def verify_tree(session: AsyncSession, keys: dict[str, str], chunk: int = 
 
 
 async def _check_upper_tiles(session: AsyncSession, size: int) -> str | None:
-    """Each full tile's root against its entry one tile level up."""
+    """Each tile's nodes against its base entries, each full tile's root against its entry one
+    tile level up."""
     t = 0
-    while (size >> ((t + 1) * TILE_HEIGHT)) > 0:
-        above = b"".join(
-            bytes(r[0])
+    while (size >> (t * TILE_HEIGHT)) > 0:
+        above = {
+            (t + 1, int(r[0])): bytes(r[1])
             for r in await session.execute(
-                text("SELECT hashes FROM log_tile WHERE level = :t ORDER BY idx"), {"t": t + 1}
+                text("SELECT idx, hashes FROM log_tile WHERE level = :t"), {"t": t + 1}
             )
-        )
+        }
         query = text("SELECT idx, hashes FROM log_tile WHERE level = :t ORDER BY idx")
         rows = await session.stream(query.execution_options(yield_per=1000), {"t": t})
         async for idx, hashes in rows:
             data = bytes(hashes)
-            if len(data) < TILE_WIDTH * HASH_SIZE:
+            try:
+                intact = build_tile(tile_leaves(data)) == data
+            except ValueError:
+                intact = False
+            if not intact:
+                return f"tile {t}/{idx} holds nodes that are not the hashes of its entries"
+            if leaves_in(len(data)) < TILE_WIDTH:
                 continue
-            at = int(idx) * HASH_SIZE
-            if above[at : at + HASH_SIZE] != tile_root(data):
+            try:
+                entry = node_from_tiles((t + 1) * TILE_HEIGHT, int(idx), above)
+            except KeyError:
+                entry = b""
+            if entry != tile_root(data):
                 return f"tile {t}/{idx} does not hash to its entry in tile level {t + 1}"
         t += 1
     return None
