@@ -87,7 +87,9 @@ async def propose_batch(
 ) -> ErasureBatchRead:
     """A batch of the files due and not held; nothing is erased until it is approved."""
     service.require_director(principal, action="create", worker_id=None, resource=BATCH)
-    batch = await service.propose(session, body.as_of or utcnow().date(), principal.user_id)
+    batch = await service.propose(
+        session, body.as_of or utcnow().date(), principal.user_id, body.worker_ids
+    )
     await events.emit(
         events.draft(
             "create",

@@ -34,9 +34,10 @@ class DuePage(BaseModel):
 
 
 class ErasureBatchCreate(Input):
-    """Propose the files due on a day (today when absent)."""
+    """Propose the files due on a day (today when absent), or only those of them named."""
 
     as_of: Day | None = None
+    worker_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=10_000)
 
 
 class ErasureBatchApproval(Input):

@@ -115,9 +115,11 @@ async def list_due(
     return due
 
 
-async def propose(session: AsyncSession, as_of: date, proposed_by: str) -> ErasureBatch:
-    """A batch of the files due and not held, for the medical director to approve."""
-    due = await list_due(session, as_of)
+async def propose(
+    session: AsyncSession, as_of: date, proposed_by: str, only: list[uuid.UUID] | None = None
+) -> ErasureBatch:
+    """A batch of the files due and not held (of `only`, when named), for the director."""
+    due = await list_due(session, as_of, only)
     batch = ErasureBatch(
         as_of=as_of,
         worker_ids=[str(d.worker_id) for d in due if not d.held],
