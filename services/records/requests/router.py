@@ -26,9 +26,7 @@ async def file_copy(
     request: Request, principal: CurrentUser, session: SessionDep, events: TracedEvents
 ) -> FileCopyRead:
     """PDF and signed bundle without notes or third-party data; a print and an export movement."""
-    body = RequestIntake.model_validate_json(
-        await service.signed_body(request, request.app.state.settings)
-    )
+    body = await service.signed(request, request.app.state.settings, RequestIntake)
     wid = str(body.worker_id)
     service.require_officer(principal, wid, "record")
     pdf, bundle, worker = await service.worker_copy(
@@ -75,9 +73,7 @@ async def retention_check(
     request: Request, principal: CurrentUser, session: SessionDep, events: TracedEvents
 ) -> RetentionCheckRead:
     """The term, the holds and the legal reason the answer quotes when erasure is refused."""
-    body = RequestIntake.model_validate_json(
-        await service.signed_body(request, request.app.state.settings)
-    )
+    body = await service.signed(request, request.app.state.settings, RequestIntake)
     wid = str(body.worker_id)
     service.require_officer(principal, wid, "retention")
     checked = await file_retention(session, body.worker_id, utcnow().date())
@@ -110,9 +106,7 @@ async def rectification(
     events: TracedEvents,
 ) -> RectificationTaskRead:
     """One task per request (a retry answers 200 with the first one)."""
-    body = RectificationIntake.model_validate_json(
-        await service.signed_body(request, request.app.state.settings)
-    )
+    body = await service.signed(request, request.app.state.settings, RectificationIntake)
     wid = str(body.worker_id)
     service.require_officer(principal, wid, "rectification")
     task, created = await service.open_task(

@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from fastapi import Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -37,7 +37,25 @@ from records.workers import service as workers
 from records.workers.models import Worker
 from records.workers.schemas import RecordRead
 
+M = TypeVar("M", bound=BaseModel)
 NAMESPACE = uuid.UUID("8f1d2c3b-4a5e-4f60-9b7a-1c2d3e4f5a6b")
+
+
+def problems(exc: ValidationError, prefix: str = "body") -> list[dict[str, str]]:
+    """A validation error's fields, as problem+json lists them."""
+    return [
+        {"field": ".".join([prefix, *(str(p) for p in e["loc"])]), "message": e["msg"]}
+        for e in exc.errors()
+    ]
+
+
+async def signed(request: Request, settings: Settings, model: type[M]) -> M:
+    """The body of a call the register signed; 403 without a valid signature, 422 if malformed."""
+    raw = await signed_body(request, settings)
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise invalid("The request is malformed", problems(exc)) from None
 
 
 async def signed_body(request: Request, settings: Settings) -> bytes:
@@ -150,11 +168,9 @@ async def correct(
                 session, item, FitnessDecisionUpdate.model_validate(changes), principal
             )
     except ValidationError as exc:
-        fields = [
-            {"field": "body.changes." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-            for e in exc.errors()
-        ]
-        raise invalid("The correction is not a valid change", fields) from None
+        raise invalid(
+            "The correction is not a valid change", problems(exc, "body.changes")
+        ) from None
     revision = (
         await session.execute(
             select(Revision).where(

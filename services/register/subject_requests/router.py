@@ -9,9 +9,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 
 from common.db import SessionDep
-from common.errors import Problem, not_found
+from common.errors import Problem, invalid, not_found
 from common.events import Resource
 from common.intake import SIGNATURE_HEADER, verify
 from common.rights import Scope
@@ -258,6 +259,12 @@ async def rectification_done(
         settings.contest_secret.get_secret_value(), raw, request.headers.get(SIGNATURE_HEADER)
     ):
         raise Problem(403, "Corrections are reported by the records service (signature missing)")
-    body = RectificationDone.model_validate_json(raw)
+    try:
+        body = RectificationDone.model_validate_json(raw)
+    except ValidationError as exc:
+        raise invalid(
+            "The correction report is malformed",
+            [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()],
+        ) from None
     req = await service.close_rectified(session, events, principal, body)
     return service.to_read(req, settings.today())
