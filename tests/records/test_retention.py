@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from common.devstack import Stack
+from common.events import AccessEvent
 from tests.helpers import Account
 from tests.records.conftest import File, events_since, last_outbox_id, new_file
 
@@ -252,6 +253,8 @@ class TestApprovedErasure:
         assert event["details"]["approval"]["approved_by"] == director.id
         assert event["details"]["approval"]["comment"] == "Term passed, no claim known"
         assert event["details"]["copies_to_recall"] == 2
+        envelope = {**event, "source_seq": event.get("source_seq") or 1}
+        assert AccessEvent.model_validate(envelope).action == "erase"
         record = (
             await http.get(f"{base}/workers/{f.worker_id}/record", headers=director.headers)
         ).json()
