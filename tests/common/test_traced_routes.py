@@ -24,7 +24,8 @@ UNTRACED: dict[str, dict[tuple[str, str], str]] = {
         "logins, failures, locks, grants and changes are events of their own",
     },
     "register": {
-        ("*", "*"): "the GDPR register holds no health data; every change and export is an event",
+        ("*", "*"): "the GDPR register holds no health data (but the worker's copy attached to "
+        "an access answer, whose routes take TracedEvents); every change and export is an event",
     },
     "audit": {
         ("GET", "/integrity"): "the verification's verdict, counts and hashes; no entry",
