@@ -92,9 +92,7 @@ def check_entry(entry: Any, verifier: Verifier) -> Outcome:
     if not result.ok:
         return Outcome(False, f"{where}  NOT VERIFIED: {result.problem}")
     if expected_event is not None and str(expected_event) != result.event_id:
-        return Outcome(
-            False, f"{where}  NOT VERIFIED: the entry names event {expected_event}, its leaf another"
-        )
+        return Outcome(False, f"{where}  NOT VERIFIED: the entry names event {expected_event}")
     return Outcome(True, f"{where}  verified")
 
 

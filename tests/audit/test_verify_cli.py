@@ -90,7 +90,7 @@ class TestABadReceipt:
     ) -> None:
         entry = {"event_id": "someone-else", "receipt": log.receipt(2).as_json()}
         done = verify(str(write(tmp_path, entry)), "--key", log.key)
-        assert done.returncode == 1 and "names event someone-else" in done.stderr
+        assert done.returncode == 1 and "entry names event someone-else" in done.stderr
 
     def test_a_pending_entry_says_so(self, log: MemoryLog, tmp_path: Path) -> None:
         entry = {"event_id": "e-1", "receipt": None, "pending": True}
