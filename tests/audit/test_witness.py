@@ -226,3 +226,27 @@ class TestTheCommand:
         state = str(tmp_path / "w.json")
         code, _, err = await run_witness(f"http://127.0.0.1:{free_port()}", "--state", state)
         assert code == 3 and "could not check" in err and "Traceback" not in err
+
+
+class TestWatching:
+    async def test_interval_keeps_watching_until_the_log_forks(
+        self, server: tuple[LogServer, str], tmp_path: Path
+    ) -> None:
+        forged, url = server
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "audit.witness", url, "--state", str(tmp_path / "w.json"),
+            "--key", forged.log.key, "--interval", "0.2",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        first = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert b"first checkpoint" in first
+        forged.log.grow(2)
+        while b"consistent: size 10 -> 12" not in await asyncio.wait_for(
+            proc.stdout.readline(), 30
+        ):
+            pass
+        forged.fork(at=4)
+        forged.log.grow(1)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 1 and b"ALARM FORK" in err
