@@ -117,6 +117,13 @@ def pdf_report(
         pdf.set_font("Helvetica", "B", 11)
         pdf.cell(0, 7, "Signed checkpoints of the audit log the entries were proved against",
                  new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+        pdf.set_font("Helvetica", "", 8)
+        pdf.multi_cell(
+            0, 4,
+            "Check one with python -m audit.verify and the log's key (GET /log/key); the "
+            "signature line starts with an em dash (U+2014), printed here as --.",
+            new_x="LMARGIN", new_y="NEXT",
+        )  # fmt: skip
         pdf.set_font("Courier", "", 8)
         for size in sorted(checkpoints):
             # The signature line's em dash is outside the core fonts' Latin-1.
