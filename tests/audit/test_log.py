@@ -279,3 +279,64 @@ class TestRewrittenStore:
         check = check_receipt(Receipt.from_json(entry["receipt"]), key)
         assert not check.ok and "inclusion" in (check.problem or "")
         assert (await integrity(stack, http, director))["ok"] is True
+
+    async def test_a_tree_rebuilt_over_a_rewritten_store_is_a_fork(
+        self,
+        stack: Stack,
+        http: httpx.AsyncClient,
+        db: asyncpg.Connection,
+        director: Account,
+        logged: tuple[str, list[Any]],
+    ):
+        base = stack.url("audit")
+        key = await verifier(stack, http)
+        worker, batch = logged
+        await proved_history(stack, http, director, worker, len(batch))
+        seen = verified_checkpoint((await http.get(f"{base}/log/checkpoint")).text, key)
+        position = await db.fetchval(
+            "SELECT position FROM event WHERE event_id = $1", str(batch[2].event_id)
+        )
+        assert position <= seen.size
+        original = await db.fetchval("SELECT body FROM event WHERE position = $1", position)
+        # An operator with the service's key: the event is rewritten and the tree rebuilt by
+        # the sequencer itself, which signs whatever the store now holds.
+        await rebuild_tree(db, position, original.replace('"read"', '"search"'))
+        try:
+            forged = await signed_at_least(stack, http, key, seen.size)
+            resp = await http.get(
+                f"{base}/log/consistency", params={"first": seen.size, "second": forged.size}
+            )
+            proof = [base64.b64decode(h) for h in resp.json()["proof"]]
+            assert not verify_consistency(seen.size, forged.size, seen.root, forged.root, proof)
+            report = await integrity(stack, http, director)
+            assert report["log_problem"] is None, "the rebuilt tree matches the rewritten store"
+            assert report["ok"] is False and report["first_broken"]["position"] == position
+        finally:
+            await rebuild_tree(db, position, original)
+        again = await signed_at_least(stack, http, key, seen.size)
+        resp = await http.get(
+            f"{base}/log/consistency", params={"first": seen.size, "second": again.size}
+        )
+        proof = [base64.b64decode(h) for h in resp.json()["proof"]]
+        assert verify_consistency(seen.size, again.size, seen.root, again.root, proof)
+        assert (await integrity(stack, http, director))["ok"] is True
+
+
+async def rebuild_tree(db: asyncpg.Connection, position: int, body: str) -> None:
+    """Set one stored body and throw the tree away, for the sequencer to build it again."""
+    async with owner_rewriting(db):
+        await db.execute("UPDATE event SET body = $2 WHERE position = $1", position, body)
+        await db.execute("TRUNCATE log_tile, log_checkpoint")
+
+
+async def signed_at_least(stack: Stack, http: httpx.AsyncClient, key: Verifier, size: int) -> Any:
+    """The newest checkpoint once the tree is signed at `size` leaves or more again."""
+
+    async def probe() -> Any:
+        resp = await http.get(f"{stack.url('audit')}/log/checkpoint")
+        if resp.status_code != 200:
+            return None
+        body = verified_checkpoint(resp.text, key)
+        return body if body.size >= size else None
+
+    return await eventually(probe, timeout=20)

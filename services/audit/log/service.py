@@ -150,6 +150,8 @@ class TreeReader:
     def __init__(self, size: int, tiles: dict[Tile, bytes]) -> None:
         self.size = size
         self.tiles = tiles
+        # Proofs of one page share their upper nodes: each is hashed up once.
+        self.known: dict[tuple[int, int], bytes] = {}
 
     @classmethod
     async def for_ranges(
@@ -160,7 +162,10 @@ class TreeReader:
 
     def node(self, level: int, index: int) -> bytes:
         """A complete subtree's hash."""
-        return node_from_tiles(level, index, self.tiles)
+        found = self.known.get((level, index))
+        if found is None:
+            found = self.known[(level, index)] = node_from_tiles(level, index, self.tiles)
+        return found
 
     def hashes(self, ranges: Iterable[tuple[int, int]]) -> list[bytes]:
         """The root hash of each range."""
