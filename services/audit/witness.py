@@ -82,8 +82,16 @@ def load_state(path: Path) -> dict[str, Any] | None:
         state = json.loads(text)
         if not isinstance(state, dict) or not isinstance(state.get("verifier_key"), str):
             raise ValueError("no verifier_key")
+        parse_verifier(state["verifier_key"])
+        size = state.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError("no tree size")
+        if not isinstance(state.get("origin"), str) or not isinstance(state.get("note"), str):
+            raise ValueError("no origin or note")
+        if len(base64.b64decode(str(state.get("root")), validate=True)) != 32:
+            raise ValueError("the root is not 32 bytes")
         return state
-    except ValueError as exc:
+    except (ValueError, binascii.Error) as exc:
         raise Unchecked(f"the state file {path} is damaged ({exc}); not overwriting it") from exc
 
 
@@ -205,6 +213,10 @@ async def witness(
         save_state(state_path, body, note, key)
         return Outcome(None, f"unchanged: size {body.size}", body.size, old_note, note)
 
+    if old.size == 0:
+        # Every tree extends the empty one: there is nothing to prove.
+        save_state(state_path, body, note, key)
+        return Outcome(None, f"consistent: size 0 -> {body.size}", body.size, old_note, note)
     resp = await _get(client, base + "/log/consistency", first=old.size, second=body.size)
     try:
         data = resp.json()

@@ -15,7 +15,7 @@ import uvicorn
 from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from audit.witness import BAD_SIGNATURE, FORK, KEY_CHANGED, ROLLBACK, witness
+from audit.witness import BAD_SIGNATURE, FORK, KEY_CHANGED, ROLLBACK, Unchecked, witness
 from tests.audit.tlog import MemoryLog
 
 pytestmark = pytest.mark.asyncio
@@ -250,3 +250,18 @@ class TestWatching:
         forged.log.grow(1)
         _, err = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 1 and b"ALARM FORK" in err
+
+
+class TestTheStateFile:
+    async def test_a_damaged_state_file_is_reported_and_kept(
+        self, server: tuple[LogServer, str], tmp_path: Path
+    ) -> None:
+        _, url = server
+        state = tmp_path / "w.json"
+        assert (await witness(url, state)).ok
+        damaged = json.loads(state.read_text())
+        damaged["root"] = "not base64!"
+        state.write_text(json.dumps(damaged))
+        with pytest.raises(Unchecked, match="damaged"):
+            await witness(url, state)
+        assert json.loads(state.read_text())["root"] == "not base64!"
