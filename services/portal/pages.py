@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Annotated, Any
@@ -356,7 +357,26 @@ async def history(
             "worker": worker,
             "files": sess.user.files(),
             "top": entries[0]["event_id"] if entries and cursor is None else "",
+            "log_key": await request.app.state.log_key.get(),
+            "receipt_words": receipt_words(),
         },
+    )
+
+
+def receipt_words() -> str:
+    """What static/receipt.js writes beside an entry, in the page's language (JSON)."""
+    return json.dumps(
+        {
+            "checking": _("checking the receipt…"),
+            "verified": _("verified"),
+            "failed": _("not verified"),
+            "pending": _("pending"),
+            "unchecked": _("not checked"),
+            "none": "",
+            "leaf": _("leaf"),
+            "tree": _("tree size"),
+        },
+        ensure_ascii=False,
     )
 
 
