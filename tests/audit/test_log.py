@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,6 +18,7 @@ from audit.core.merkle import leaf_hash, verify_consistency, verify_inclusion
 from audit.core.note import Verifier, parse_verifier, verified_checkpoint
 from audit.core.receipt import Receipt, check_receipt
 from audit.store.service import CHAIN_LOCK
+from audit.witness import witness
 from common.devstack import Stack
 from tests.audit.support import Events, SignedProducer, care, publish, staff, stored
 from tests.helpers import Account, eventually, make_user
@@ -294,12 +297,16 @@ class TestRewrittenStore:
         db: asyncpg.Connection,
         director: Account,
         logged: tuple[str, list[Any]],
+        tmp_path: Path,
     ):
         base = stack.url("audit")
         key = await verifier(stack, http)
         worker, batch = logged
         await proved_history(stack, http, director, worker, len(batch))
-        seen = verified_checkpoint((await http.get(f"{base}/log/checkpoint")).text, key)
+        state = tmp_path / "witness.json"
+        first = await witness(base, state, key=key.string())
+        assert first.alarm is None, first.message
+        seen = verified_checkpoint(json.loads(state.read_text())["note"], key)
         position = await db.fetchval(
             "SELECT position FROM event WHERE event_id = $1", str(batch[2].event_id)
         )
@@ -315,6 +322,8 @@ class TestRewrittenStore:
             )
             proof = [base64.b64decode(h) for h in resp.json()["proof"]]
             assert not verify_consistency(seen.size, forged.size, seen.root, forged.root, proof)
+            caught = await witness(base, state, key=key.string())
+            assert caught.alarm in {"FORK", "ROLLBACK"}, caught.message
             report = await integrity(stack, http, director)
             assert report["log_problem"] is None, "the rebuilt tree matches the rewritten store"
             assert report["ok"] is False and report["first_broken"]["position"] == position
@@ -326,6 +335,7 @@ class TestRewrittenStore:
         )
         proof = [base64.b64decode(h) for h in resp.json()["proof"]]
         assert verify_consistency(seen.size, again.size, seen.root, again.root, proof)
+        assert (await witness(base, state, key=key.string())).alarm is None
         assert (await integrity(stack, http, director))["ok"] is True
 
 
