@@ -45,11 +45,9 @@ def _detail(name: str, s: dict[str, Any]) -> str:
     """What else the run measured beside a verdict's figure."""
     if name == "audited_read_ratio" and "reads" in s:
         r = s["reads"]
-        spread = (
-            f", {len(r['rounds'])} rounds {r['ratio_min']}–{r['ratio_max']}"
-            if "rounds" in r
-            else ""
-        )
+        spread = ""
+        if "rounds" in r:
+            spread = f" of {len(r['rounds'])} rounds, spread {r['ratio_min']} to {r['ratio_max']}"
         return (
             f"{_num(r['audited_throughput_per_s'])} vs {_num(r['unaudited_throughput_per_s'])} "
             f"req/s (median ratio{spread})"
