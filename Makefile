@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench fault-test backup restore rebuild-projections schema clean chromium
+.PHONY: help install run test lint format bench fault-test backup restore rebuild-projections retention schema clean chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-22s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ restore: install ## verify checksums, then restore the newest backup (or DIR=bac
 
 rebuild-projections: install ## replay the whole event store into the audit projections (stack running)
 	@$(PY) -m audit.projections rebuild
+
+retention: install ## list the files past their retention term and propose a batch (AS_OF=YYYY-MM-DD)
+	@$(PY) -m records.retention $(if $(AS_OF),--as-of $(AS_OF))
 
 fault-test: install ## the fault-injection test in full (30 s broker outage, kills, PostgreSQL restart)
 	@OHS_FAULT_FULL=1 $(PY) -m pytest tests/fault -v $(PYTEST_ARGS)

@@ -37,6 +37,7 @@ from audit.ingest.service import (
     save_positions,
 )
 from audit.ingest.signatures import SourceKeys, raise_forged_alerts, taken
+from audit.log.sequencer import Sequencer
 from audit.settings import Settings
 from audit.store.service import Signer, checkpoint, checkpoint_private_key
 from common.db import make_engine, make_sessionmaker, utcnow
@@ -89,7 +90,7 @@ class AuditConsumer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.rules = settings.rules()
-        self.engine = make_engine(settings.database_url, pool_size=2)
+        self.engine = make_engine(settings.database_url, pool_size=3)
         self.maker = make_sessionmaker(self.engine)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
@@ -245,6 +246,14 @@ class AuditConsumer:
                 mail.AlertMailer(self.settings, self.maker, None).run(stop)
             )
             log.info("high alerts are mailed to %s", self.settings.alert_mail_to)
+        sequencer = asyncio.create_task(
+            Sequencer(
+                self.maker,
+                self.checkpoint_key,
+                self.settings.log_origin,
+                self.settings.log_checkpoint_seconds,
+            ).run(stop)
+        )
         while not stop.is_set():
             try:
                 await self._run(stop)
@@ -261,6 +270,7 @@ class AuditConsumer:
             backoff = min(backoff * 2, 2)
         if mailer is not None:
             await mailer
+        await sequencer
         await self.engine.dispose()
 
     async def _run(self, stop: asyncio.Event) -> None:

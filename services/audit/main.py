@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from audit.alerts.router import router as alerts_router
 from audit.contests.router import router as contests_router
 from audit.history.router import router as history_router
+from audit.log.router import node_cache
+from audit.log.router import router as log_router
 from audit.projections.router import router as projections_router
 from audit.reports.router import router as reports_router
 from audit.settings import Settings
@@ -31,10 +33,11 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             history_router,
             alerts_router,
             store_router,
+            log_router,
             projections_router,
             stats_router,
         ],
-        hooks=[audit_trail, broker_client],
+        hooks=[audit_trail, broker_client, node_cache],
     )
 
 

@@ -2,6 +2,7 @@
 
 from audit.contests.models import Contest
 from audit.ingest.models import ConsumerPosition, LogReset, PendingEvent, Quarantine
+from audit.log.models import LogCheckpoint, LogTile
 from audit.projections.models import AccessEntry, ActorActivity, Alert, Gap, SourceStat
 from audit.store.models import Checkpoint, Event, SigningKey
 
@@ -14,7 +15,9 @@ __all__ = [
     "Contest",
     "Event",
     "Gap",
+    "LogCheckpoint",
     "LogReset",
+    "LogTile",
     "PendingEvent",
     "Quarantine",
     "SigningKey",

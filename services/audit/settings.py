@@ -44,6 +44,10 @@ class Settings(ServiceSettings):
     consumer_session_timeout_ms: int = 10_000
     consumer_heartbeat_interval_ms: int = 3_000
     checkpoint_seconds: float = 10.0
+    # The Merkle log: its origin line (also the name of its signing key) and how often the
+    # sequencer adds stored events to the tree and signs it (the receipts' "pending" window).
+    log_origin: str = Field(default="ohs.local/audit", pattern=r"^[^\s+]+$", max_length=200)
+    log_checkpoint_seconds: float = Field(default=1.0, gt=0, le=1.0)
     gap_grace_seconds: float = 5.0
     # A topic's backlog postpones gap alerts and resends at most this long.
     gap_max_wait_seconds: float = 15.0

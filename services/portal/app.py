@@ -24,6 +24,7 @@ from common.errors import Problem, install_error_handlers, problem_response
 from common.telemetry import TracingMiddleware, setup_tracing
 from portal import i18n
 from portal.backend import Backend
+from portal.logkey import LogKey
 from portal.sessions import SessionStore
 from portal.settings import Settings
 
@@ -113,6 +114,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         app.state.http = httpx.AsyncClient()
         app.state.backend = Backend(app.state.http, settings)
         app.state.sessions = SessionStore(settings.max_sessions, settings.anonymous_seconds)
+        app.state.log_key = LogKey(app.state.http, settings.audit_url, settings.log_key)
+        await app.state.log_key.get()
         for lang in i18n.LANGUAGES:
             i18n.translations(lang)  # compile the catalogues now, not on a first request
         try:

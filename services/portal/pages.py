@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Annotated, Any
@@ -358,6 +359,8 @@ async def history(
             "files": sess.user.files(),
             "top": entries[0]["event_id"] if entries and cursor is None else "",
             "show_notice": show_notice,
+            "log_key": await request.app.state.log_key.get(),
+            "receipt_words": receipt_words(),
         },
     )
 
@@ -395,6 +398,23 @@ async def dismiss_notice(
         return refused(request, resp)
     sess.notice_seen = True
     return redirect(request, "/history")
+
+
+def receipt_words() -> str:
+    """What static/receipt.js writes beside an entry, in the page's language (JSON)."""
+    return json.dumps(
+        {
+            "checking": _("checking the receipt…"),
+            "verified": _("verified"),
+            "failed": _("not verified"),
+            "pending": _("pending"),
+            "unchecked": _("not checked"),
+            "none": "",
+            "leaf": _("leaf"),
+            "tree": _("tree size"),
+        },
+        ensure_ascii=False,
+    )
 
 
 @router.get("/history/live", response_class=HTMLResponse)

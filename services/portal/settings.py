@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import ServiceSettings
+from portal.logkey import valid_key
 
 
 class Settings(ServiceSettings):
@@ -25,6 +27,15 @@ class Settings(ServiceSettings):
     # How often the history page asks for new entries (JavaScript; 0 turns it off).
     live_seconds: int = 5
     timezone: str = "Europe/Brussels"
+    # The audit log's signed-note verifier key that browsers pin and check receipts with; when
+    # empty the portal reads it from audit's GET /log/key at start-up.
+    log_key: str = ""
+
+    @model_validator(mode="after")
+    def _check_log_key(self) -> Settings:
+        if self.log_key and not valid_key(self.log_key):
+            raise ValueError("PORTAL_LOG_KEY is not an Ed25519 verifier key <name>+<hash>+<key>")
+        return self
 
     @property
     def secure_cookies(self) -> bool:

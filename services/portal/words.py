@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from portal.i18n import _
@@ -65,6 +66,7 @@ def entry_view(entry: dict[str, Any]) -> dict[str, Any]:
     resource = entry.get("resource") or {}
     the_part = entry.get("part") or resource.get("part")
     withheld = bool(entry.get("withheld")) or the_part in WITHHELD_PARTS
+    receipt = entry.get("receipt")
     return {
         "event_id": entry.get("event_id"),
         "action": entry.get("action"),
@@ -79,6 +81,9 @@ def entry_view(entry: dict[str, Any]) -> dict[str, Any]:
         "withheld": withheld,
         # The worker's own actions (reading their file, filing a request) are not contested.
         "own": entry.get("actor_profile") == "worker",
+        # The browser checks the receipt itself (static/receipt.js); the page only carries it.
+        "receipt_json": json.dumps(receipt) if isinstance(receipt, dict) else "",
+        "pending": bool(entry.get("pending")) and not receipt,
     }
 
 

@@ -11,6 +11,9 @@ from records.exams.router import router as exams_router
 from records.movements.router import router as movements_router
 from records.movements.signing import signing_key_hook
 from records.notes.router import router as notes_router
+from records.rectification.router import router as rectification_router
+from records.requests.router import router as requests_router
+from records.retention.router import router as retention_router
 from records.settings import Settings
 from records.workers.router import router as workers_router
 
@@ -23,7 +26,15 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         settings or Settings(),
         title="Records",
         description=DESCRIPTION,
-        routers=[workers_router, exams_router, notes_router, movements_router],
+        routers=[
+            workers_router,
+            exams_router,
+            notes_router,
+            movements_router,
+            retention_router,
+            rectification_router,
+            requests_router,
+        ],
         hooks=[signing_key_hook, outbox_trail("records", denial_details)],
     )
     return app

@@ -13,6 +13,7 @@ from register.dpia.router import router as dpia
 from register.exports.router import router as exports
 from register.incidents.router import router as incidents
 from register.settings import Settings
+from register.subject_requests.router import intake as rectification_intake
 from register.subject_requests.router import router as subject_requests
 
 DESCRIPTION = "GDPR register of processing, DPIA, data-subject requests, incidents and breaches."
@@ -24,7 +25,16 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         settings or Settings(),
         title="Register",
         description=DESCRIPTION,
-        routers=[activities, dpia, subject_requests, incidents, exports, contests, abuse],
+        routers=[
+            activities,
+            dpia,
+            subject_requests,
+            incidents,
+            exports,
+            contests,
+            abuse,
+            rectification_intake,
+        ],
         hooks=[outbox_trail("register")],
     )
 

@@ -31,6 +31,10 @@ class TestQuickBench:
         assert scenarios["pipeline"]["stored_events_per_s"] > 0
         assert scenarios["projection_lag"]["events_measured"] > 0
         assert scenarios["history_query"]["queries"] > 0
+        assert scenarios["history_query"]["entries_with_receipt"] > 0
+        assert scenarios["history_query"]["inclusion_proofs"] > 0
+        assert len(scenarios["reads"]["rounds"]) == 3
+        assert scenarios["reads"]["ratio_min"] <= scenarios["reads"]["ratio_max"]
         assert set(results["verdicts"]) == set(results["targets"])
         assert "written to" in run.stdout
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bench.readme import main as readme_main
 from common.devstack import REPO
 
 
@@ -17,3 +18,6 @@ class TestReadmeQuotesTheCommittedRun:
             figure = verdict["figure"]
             quoted = f"{figure:,}" if isinstance(figure, int) else str(figure)
             assert quoted in readme, f"{name}: {quoted} is not the figure the README quotes"
+
+    def test_the_performance_table_is_regenerated_from_the_results(self):
+        assert readme_main(["--check"]) == 0, "run python -m bench.readme after a bench run"

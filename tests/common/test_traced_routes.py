@@ -24,12 +24,17 @@ UNTRACED: dict[str, dict[tuple[str, str], str]] = {
         "logins, failures, locks, grants and changes are events of their own",
     },
     "register": {
-        ("*", "*"): "the GDPR register holds no health data; every change and export is an event",
+        ("*", "*"): "the GDPR register holds no health data (but the worker's copy attached to "
+        "an access answer, whose routes take TracedEvents); every change and export is an event",
     },
     "audit": {
         ("GET", "/integrity"): "the verification's verdict, counts and hashes; no entry",
         ("GET", "/checkpoints"): "signed hashes of the store; no entry",
         ("GET", "/checkpoints/public-keys"): "public keys",
+        ("GET", "/log/checkpoint"): "the signed tree head; no entry",
+        ("GET", "/log/key"): "a public key",
+        ("GET", "/log/consistency"): "hashes of subtrees; no entry",
+        ("GET", "/log/inclusion"): "hashes of subtrees; no entry",
         ("GET", "/stats"): "consumer lag and event counts per source; no entry",
         ("GET", "/alerts/latest"): "the newest alert's id and time and an open count; the "
         "alerts are read through GET /alerts (traced)",

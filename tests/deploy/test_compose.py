@@ -6,6 +6,8 @@ import copy
 import importlib
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +105,10 @@ class TestCommandsExist:
         else:
             found = importlib.util.find_spec(argv[2])
             assert found is not None and found.origin, f"no module {argv[2]}"
-            assert '__name__ == "__main__"' in Path(found.origin).read_text(), argv[2]
+            origin = Path(found.origin)
+            if found.submodule_search_locations:  # a package runs its __main__.py
+                origin = origin.with_name("__main__.py")
+            assert '__name__ == "__main__"' in origin.read_text(), argv[2]
 
 
 class TestSameSettings:
@@ -223,3 +228,22 @@ class TestBrokerSecurity:
         assert "allow audit Read --group audit" in lines
         writes = [line for line in lines if line.startswith("allow audit Write")]
         assert writes == ["allow audit Write --topic outbox-resend"], "audit only reads"
+
+
+class TestRetentionSchedule:
+    def test_the_daily_review_runs_on_a_schedule_and_only_proposes(self):
+        spec = load()["services"]["records-retention"]
+        argv = spec["command"]
+        assert argv[:3] == ["python", "-m", "records.retention"]
+        assert "--daily-at" in argv and "--list-only" not in argv
+        assert spec["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+    def test_the_command_documents_itself(self):
+        out = subprocess.run(
+            [sys.executable, "-m", "records.retention", "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "never erases" in out.lower().replace("\n", " ")
+        assert "--daily-at" in out and "--as-of" in out

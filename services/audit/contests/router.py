@@ -12,7 +12,7 @@ from audit.contests.schemas import ContestCreate, ContestCreated, ContestList
 from audit.history.router import Filter
 from audit.history.schemas import AccessEntryRead
 from audit.history.service import entry_read
-from audit.reports.router import _rows
+from audit.reports.router import _rows, log_positions
 from audit.reports.service import pdf_report
 from audit.settings import Settings
 from audit.store.service import head
@@ -49,6 +49,7 @@ async def my_report(
     chosen = service.own_file(principal, worker_id)
     rows = await _rows(session, chosen, flt)
     position, head_hash = await head(session)
+    proofs, checkpoints = await log_positions(session, rows)
     body = pdf_report(
         rows,
         worker_id=chosen,
@@ -58,6 +59,8 @@ async def my_report(
         requested_by=f"{principal.display_name} ({principal.profile.value})",
         generated_at=utcnow(),
         integrity=f"chain head {position} {head_hash[:16]}...",
+        proofs=proofs,
+        checkpoints=checkpoints,
     )
     await events.emit(
         events.draft(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from audit.access import Monitor, sees_medical
 from audit.history.schemas import AccessHistoryPage
 from audit.history.service import HistoryFilter, page
+from audit.log.router import LogNodes
 from common.db import SessionDep
 from common.errors import invalid
 from common.events import Resource
@@ -66,6 +67,7 @@ async def my_history(
     principal: CurrentUser,
     events: TracedEvents,
     flt: Filter,
+    nodes: LogNodes,
     cursor: Cursor = None,
     limit: Limit = 50,
     worker_id: Annotated[str | None, Query(max_length=64, description="a ward's file")] = None,
@@ -77,7 +79,9 @@ async def my_history(
     chosen = worker_id or (own[0] if own else None)
     if chosen is None or chosen not in own:
         raise Denied(principal, Right.ACCESS_HISTORIES, "That file is not yours")
-    result = await page(session, chosen, flt, limit=limit, cursor=cursor, with_details=False)
+    result = await page(
+        session, chosen, flt, limit=limit, cursor=cursor, with_details=False, nodes=nodes
+    )
     await _trace_read(events, chosen, len(result.items))
     return result
 
@@ -93,12 +97,19 @@ async def worker_history(
     events: TracedEvents,
     worker_id: WorkerId,
     flt: Filter,
+    nodes: LogNodes,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> AccessHistoryPage:
     """A worker's history; the security officer's view carries no medical details."""
     result = await page(
-        session, worker_id, flt, limit=limit, cursor=cursor, with_details=sees_medical(principal)
+        session,
+        worker_id,
+        flt,
+        limit=limit,
+        cursor=cursor,
+        with_details=sees_medical(principal),
+        nodes=nodes,
     )
     await _trace_read(events, worker_id, len(result.items))
     return result

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from audit.log.schemas import ReceiptRead
 
 
 class ResourceRead(BaseModel):
@@ -33,6 +35,11 @@ class AccessEntryRead(BaseModel):
     # The entry is about a part the worker may not see (a physician's personal notes): the
     # access is shown, its content never is. `part` says which part.
     withheld: bool = False
+    receipt: ReceiptRead | None = Field(
+        default=None, description="proof that this entry's event is in the signed log"
+    )
+    # The event is stored but not yet in a signed tree (the sequencer signs every second).
+    pending: bool = False
 
 
 class AccessHistoryPage(BaseModel):

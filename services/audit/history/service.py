@@ -11,7 +11,10 @@ from datetime import datetime
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit.core.receipt import Receipt
 from audit.history.schemas import AccessEntryRead, AccessHistoryPage, ResourceRead
+from audit.log.schemas import ReceiptRead
+from audit.log.service import NodeCache, receipts
 from audit.projections.models import AccessEntry
 from audit.tables import table_of
 from common.errors import invalid
@@ -52,7 +55,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         ) from exc
 
 
-def entry_read(row: AccessEntry, *, with_details: bool) -> AccessEntryRead:
+def entry_read(
+    row: AccessEntry, *, with_details: bool, receipt: Receipt | None = None, pending: bool = False
+) -> AccessEntryRead:
     """The API form of a history row."""
     resource = (
         ResourceRead(type=row.resource_type, id=row.resource_id, part=row.part)
@@ -72,6 +77,8 @@ def entry_read(row: AccessEntry, *, with_details: bool) -> AccessEntryRead:
         event_id=str(row.event_id),
         details=row.details if with_details else None,
         withheld=row.part in WITHHELD_PARTS,
+        receipt=ReceiptRead(**receipt.as_json()) if receipt else None,
+        pending=pending,
     )
 
 
@@ -115,11 +122,21 @@ async def page(
     limit: int,
     cursor: str | None,
     with_details: bool,
+    nodes: NodeCache | None = None,
 ) -> AccessHistoryPage:
-    """One page of a worker's history."""
+    """One page of a worker's history, each entry with its receipt when it is in the log."""
     rows, next_cursor = await entries(session, worker_id, flt, limit=limit, cursor=cursor)
+    proved = await receipts(session, [r.position for r in rows], nodes)
     return AccessHistoryPage(
         worker_id=worker_id,
-        items=[entry_read(r, with_details=with_details) for r in rows],
+        items=[
+            entry_read(
+                r,
+                with_details=with_details,
+                receipt=proved.get(r.position),
+                pending=r.position not in proved,
+            )
+            for r in rows
+        ],
         next_cursor=next_cursor,
     )

@@ -13,6 +13,8 @@ from sqlmodel import col
 from audit.access import Monitor, sees_medical
 from audit.history.router import Filter, WorkerId
 from audit.history.service import entries
+from audit.log.service import latest_checkpoint
+from audit.projections.models import AccessEntry
 from audit.reports.service import MAX_REPORT_ENTRIES, fhir_bundle, pdf_report
 from audit.store.models import Event
 from audit.store.service import head
@@ -31,6 +33,19 @@ async def _rows(session: SessionDep, worker_id: str, flt: Filter) -> list:
     if len(rows) >= MAX_REPORT_ENTRIES:
         raise Problem(422, f"More than {MAX_REPORT_ENTRIES} entries: narrow the period")
     return rows
+
+
+async def log_positions(
+    session: SessionDep, rows: list[AccessEntry]
+) -> tuple[dict[str, tuple[int, int]], dict[int, str]]:
+    """Each row's (leaf index, tree size) in the newest signed tree, and that checkpoint."""
+    checkpoint = await latest_checkpoint(session)
+    if checkpoint is None:
+        return {}, {}
+    size = checkpoint.tree_size
+    # Leaf i of the tree is the event at store position i + 1 (audit.log.service.receipts).
+    proofs = {str(r.event_id): (r.position - 1, size) for r in rows if 0 < r.position <= size}
+    return proofs, {size: checkpoint.note}
 
 
 async def _trace(events: RequestEvents, worker_id: str, what: str) -> None:
@@ -62,6 +77,7 @@ async def access_report(
         raise Denied(principal, Right.ACCESS_HISTORIES, "The director's report is the director's")
     rows = await _rows(session, worker_id, flt)
     position, head_hash = await head(session)
+    proofs, checkpoints = await log_positions(session, rows)
     body = pdf_report(
         rows,
         worker_id=worker_id,
@@ -71,6 +87,8 @@ async def access_report(
         requested_by=f"{principal.display_name} ({principal.profile.value})",
         generated_at=utcnow(),
         integrity=f"chain head {position} {head_hash[:16]}...",
+        proofs=proofs,
+        checkpoints=checkpoints,
     )
     await _trace(events, worker_id, f"pdf-{audience}")
     filename = f"access-report-{worker_id}.pdf"

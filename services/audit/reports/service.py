@@ -52,8 +52,14 @@ def pdf_report(
     requested_by: str,
     generated_at: datetime,
     integrity: str,
+    proofs: Mapping[str, tuple[int, int]] | None = None,
+    checkpoints: Mapping[int, str] | None = None,
 ) -> bytes:
-    """The list of persons who accessed, printed or modified a file, for a period."""
+    """The list of persons who accessed, printed or modified a file, for a period.
+
+    `proofs` maps an event id to (leaf index, size of the tree it was proved in), `checkpoints`
+    a tree size to its signed note, printed so that a reader can check the entries later.
+    """
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_title(f"Access report {worker_id}")
     pdf.set_author("Occupational Health Service - audit")
@@ -89,12 +95,33 @@ def pdf_report(
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(0, 7, "Every access, newest first", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 8)
-    with pdf.table(col_widths=(40, 50, 32, 25, 30, 20, 80), text_align="LEFT") as table:
-        table.row(["Time", "Name", "Profile", "Action", "Part", "Outcome", "Reason (grant)"])
+    with pdf.table(col_widths=(38, 46, 30, 22, 28, 18, 62, 33), text_align="LEFT") as table:
+        table.row(["Time", "Name", "Profile", "Action", "Part", "Outcome", "Reason (grant)",
+                   "Log leaf / tree"])  # fmt: skip
         for r in rows:
+            proved = (proofs or {}).get(str(r.event_id))
+            leaf = f"{proved[0]} / {proved[1]}" if proved else "pending" if proofs else "-"
             table.row([_when(r.occurred_at), _text(r.actor_name), _text(r.actor_profile),
                        _text(r.action), _text(r.part), _text(r.outcome),
-                       _text(r.purpose)])  # fmt: skip
+                       _text(r.purpose), leaf])  # fmt: skip
+    if checkpoints:
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.cell(0, 7, "Signed checkpoints of the audit log the entries were proved against",
+                 new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+        pdf.set_font("Helvetica", "", 8)
+        pdf.multi_cell(
+            0, 4,
+            "Check one with python -m audit.verify and the log's key (GET /log/key); the "
+            "signature line starts with an em dash (U+2014), printed here as --.",
+            new_x="LMARGIN", new_y="NEXT",
+        )  # fmt: skip
+        pdf.set_font("Courier", "", 8)
+        for size in sorted(checkpoints):
+            # The signature line's em dash is outside the core fonts' Latin-1.
+            note = checkpoints[size].replace("\u2014", "--").rstrip("\n")
+            pdf.multi_cell(0, 4, _text(note), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
     if audience == "authority":
         pdf.ln(4)
         pdf.set_font("Helvetica", "I", 9)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from audit.access import Monitor
+from audit.log.service import verify_tree
 from audit.store.models import Checkpoint
 from audit.store.schemas import BrokenLinkRead, CheckpointRead, IntegrityRead, PublicKeyRead
 from audit.store.service import configured_public_keys, public_keys, verify
@@ -20,13 +21,16 @@ router = APIRouter(tags=["integrity"])
 
 @router.get("/integrity", response_model=IntegrityRead, summary="Verify the whole event store")
 async def integrity(request: Request, session: SessionDep, auth: Monitor) -> IntegrityRead:
-    """Walk the hash chain and the signed checkpoints; report the first broken link."""
+    """Walk the hash chain and its checkpoints, then rebuild the Merkle tree and check its
+    tiles and signed checkpoints; report the first problem of each."""
     started = time.perf_counter()
     extra = configured_public_keys(request.app.state.settings.checkpoint_public_keys)
     report = await verify(session, extra_keys=extra)
+    keys = {**extra, **{k.key_id: k.public_pem for k in await public_keys(session)}}
+    tree = await verify_tree(session, keys)
     broken = report.first_broken
     result = IntegrityRead(
-        ok=report.ok,
+        ok=report.ok and tree.ok,
         events_checked=report.events_checked,
         broken_links=report.broken_links,
         first_broken=BrokenLinkRead(**broken.__dict__) if broken else None,
@@ -34,6 +38,9 @@ async def integrity(request: Request, session: SessionDep, auth: Monitor) -> Int
         head_hash=report.head_hash,
         checkpoints_checked=report.checkpoints_checked,
         checkpoint_problem=report.checkpoint_problem,
+        log_tree_size=tree.tree_size,
+        log_checkpoints_checked=tree.checkpoints_checked,
+        log_problem=tree.problem,
         checked_at=utcnow(),
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
     )

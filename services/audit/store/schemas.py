@@ -27,6 +27,9 @@ class IntegrityRead(BaseModel):
     head_hash: str
     checkpoints_checked: int
     checkpoint_problem: str | None
+    log_tree_size: int = 0
+    log_checkpoints_checked: int = 0
+    log_problem: str | None = None
     checked_at: datetime
     duration_ms: float
 

@@ -18,6 +18,7 @@ ACTION_RIGHT: dict[str, Right] = {
     "print": Right.PRINT_EXPORT,
     "export": Right.PRINT_EXPORT,
     "import": Right.CREATE,
+    "erase": Right.MODIFY,
 }
 
 

@@ -32,4 +32,6 @@ class SubjectRequest(Stamped, table=True):
     refusal_reason: str | None = Field(default=None, max_length=4000)
     closed_at: datetime | None = None
     access_history: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    file_copy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    resolution: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
     filed_by_profile: str = Field(max_length=32)

@@ -91,6 +91,8 @@ class SubjectRequestRead(BaseModel):
     refusal_reason: str | None
     closed_at: datetime | None
     access_history_attached: bool
+    file_copy_attached: bool = False
+    resolution: dict[str, Any] | None = None
     filed_by_profile: str
     created_at: datetime
     created_by: str | None
@@ -105,3 +107,14 @@ class AccessHistoryRead(BaseModel):
     source: str
     complete: bool
     entries: list[dict[str, Any]]
+
+
+class RectificationDone(BaseModel):
+    """Records' word that the correction was made (signed by records)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_request_id: uuid.UUID
+    worker_id: WorkerRef
+    task_id: uuid.UUID
+    correction: dict[str, Any]

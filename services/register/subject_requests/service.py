@@ -21,9 +21,11 @@ from register.access import RegisterDenied
 from register.settings import Settings
 from register.subject_requests.audit_client import fetch_access_history
 from register.subject_requests.models import SubjectRequest
+from register.subject_requests.records_client import call_records
 from register.subject_requests.schemas import (
     OPEN_STATUSES,
     ExtensionCreate,
+    RectificationDone,
     RequestKind,
     RequestStatus,
     SubjectRequestCreate,
@@ -46,6 +48,7 @@ def to_read(req: SubjectRequest, today: date) -> SubjectRequestRead:
             "extended": req.extended_at is not None,
             "overdue": req.status in OPEN_STATUSES and deadlines.is_overdue(req.due_on, today),
             "access_history_attached": req.access_history is not None,
+            "file_copy_attached": req.file_copy is not None,
         }
     )
 
@@ -332,5 +335,163 @@ async def update(
             details=details,
         )
     )
+    await session.flush()
+    return req
+
+
+def _must_be(req: SubjectRequest, kind: RequestKind, what: str) -> None:
+    if req.kind != kind.value:
+        raise invalid(f"{what} is for a {kind.value} request", _field("kind", req.kind))
+    if req.status not in OPEN_STATUSES:
+        raise conflict(f"The request is {req.status}; a closed request cannot change")
+
+
+def _request_body(req: SubjectRequest) -> dict[str, str]:
+    return {"subject_request_id": str(req.id), "worker_id": req.worker_id}
+
+
+async def _emitted(
+    events: RequestEvents, req: SubjectRequest, changed: list[str], **details: object
+) -> None:
+    await events.emit(
+        events.draft(
+            "subject_request_updated",
+            resource=Resource(type="subject_request", id=str(req.id)),
+            worker_id=req.worker_id,
+            details={"status": req.status, "changed": changed, **details},
+        )
+    )
+
+
+async def produce_file_copy(
+    session: AsyncSession,
+    events: RequestEvents,
+    auth: Authorization,
+    request_id: uuid.UUID,
+    *,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    token: str,
+) -> SubjectRequest:
+    """The officer's click on an access request: the file as the worker sees it and the history."""
+    req = await get(session, auth, request_id, lock=True)
+    _must_be(req, RequestKind.ACCESS, "The worker's copy of the file")
+    copy = await call_records(http, settings, token, "file-copy", _request_body(req))
+    history = await fetch_access_history(
+        http,
+        settings.audit_url,
+        req.worker_id,
+        token,
+        max_entries=settings.access_history_max_entries,
+        timeout=settings.audit_timeout_seconds,
+    )
+    req.file_copy = copy
+    req.access_history = history
+    if req.status == RequestStatus.RECEIVED:
+        req.status = RequestStatus.IN_PROGRESS.value
+    _touch(req, auth.principal)
+    await _emitted(
+        events,
+        req,
+        ["file_copy", "access_history"],
+        bundle_id=copy["bundle"].get("bundle_id"),
+        access_history_entries=len(history["entries"]),
+    )
+    await session.flush()
+    return req
+
+
+async def check_erasure(
+    session: AsyncSession,
+    events: RequestEvents,
+    auth: Authorization,
+    request_id: uuid.UUID,
+    *,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    token: str,
+) -> SubjectRequest:
+    """An erasure request against retention: refused with the legal reason, quoted, or queued."""
+    req = await get(session, auth, request_id, lock=True)
+    _must_be(req, RequestKind.ERASURE, "The retention check")
+    checked = await call_records(http, settings, token, "retention", _request_body(req))
+    req.resolution = {"retention": checked}
+    if checked["erasable"]:
+        req.status = RequestStatus.IN_PROGRESS.value
+        req.answer = (
+            "The retention term of your file has passed and no legal hold applies: it will be "
+            "erased with the next retention batch the medical director approves."
+        )
+    else:
+        req.status = RequestStatus.REFUSED.value
+        req.refusal_reason = f'Your file cannot be erased now. "{checked["legal_reason"]}"'
+        req.closed_at = utcnow()
+    _touch(req, auth.principal)
+    await _emitted(events, req, ["resolution", "status"], erasable=checked["erasable"])
+    await session.flush()
+    return req
+
+
+async def send_rectification(
+    session: AsyncSession,
+    events: RequestEvents,
+    auth: Authorization,
+    request_id: uuid.UUID,
+    *,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    token: str,
+) -> SubjectRequest:
+    """A rectification request becomes a task for the worker's physicians in records."""
+    req = await get(session, auth, request_id, lock=True)
+    _must_be(req, RequestKind.RECTIFICATION, "A rectification task")
+    if not req.details:
+        raise invalid(
+            "Say what the worker asks to correct (details) before sending it to the physician",
+            _field("details", "required"),
+        )
+    task = await call_records(
+        http, settings, token, "rectification", {**_request_body(req), "details": req.details}
+    )
+    req.resolution = {"rectification_task_id": task["id"], "task_status": task["status"]}
+    req.status = RequestStatus.IN_PROGRESS.value
+    _touch(req, auth.principal)
+    await _emitted(events, req, ["resolution", "status"], rectification_task_id=task["id"])
+    await session.flush()
+    return req
+
+
+async def close_rectified(
+    session: AsyncSession, events: RequestEvents, principal: Principal, body: RectificationDone
+) -> SubjectRequest:
+    """Records made the correction: the request closes with the link to the new version."""
+    req = (
+        await session.execute(
+            select(SubjectRequest)
+            .where(col(SubjectRequest.id) == body.subject_request_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if req is None or req.worker_id != body.worker_id or req.kind != RequestKind.RECTIFICATION:
+        raise not_found("Rectification request")
+    if req.status == RequestStatus.ANSWERED and (req.resolution or {}).get("correction"):
+        return req
+    if req.status not in OPEN_STATUSES:
+        raise conflict(f"The request is {req.status}; a closed request cannot change")
+    c = body.correction
+    req.resolution = {
+        **(req.resolution or {}),
+        "rectification_task_id": str(body.task_id),
+        "task_status": "done",
+        "correction": c,
+    }
+    req.answer = (
+        f"Your file was corrected by {c.get('corrected_by_name')}: {c.get('entity')} "
+        f"{c.get('entity_id')} version {c.get('version')} ({c.get('link')})."
+    )
+    req.status = RequestStatus.ANSWERED.value
+    req.closed_at = utcnow()
+    _touch(req, principal)
+    await _emitted(events, req, ["resolution", "answer", "status"], correction=c)
     await session.flush()
     return req

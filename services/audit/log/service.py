@@ -1,0 +1,399 @@
+"""The Merkle tree log in PostgreSQL: integrating stored events, signing checkpoints, proofs."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from audit.core.merkle import (
+    HASH_SIZE,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    CompactRange,
+    Node,
+    Tile,
+    TreeAppender,
+    build_tile,
+    consistency_ranges,
+    edge_tiles,
+    inclusion_ranges,
+    leaf_hash,
+    leaves_in,
+    node_from_tiles,
+    proof_nodes,
+    range_hash,
+    tile_leaves,
+    tile_of,
+    tile_root,
+    tiles_for,
+)
+from audit.core.note import (
+    CheckpointBody,
+    NoteError,
+    Verifier,
+    open_note,
+    parse_checkpoint,
+    sign_note,
+    split_note,
+)
+from audit.core.receipt import Receipt
+from audit.log.models import LogCheckpoint
+from audit.store.models import SigningKey
+from audit.store.service import CHAIN_LOCK, Signer
+from common.db import utcnow
+
+LOG_LOCK = zlib.crc32(b"audit-log-sequencer")
+
+
+async def tree_size(session: AsyncSession) -> int:
+    """The number of leaves in the stored tree (the entries of its level-0 tiles)."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT idx, length(hashes) FROM log_tile WHERE level = 0 ORDER BY idx DESC LIMIT 1"
+            )
+        )
+    ).first()
+    return 0 if row is None else int(row[0]) * TILE_WIDTH + leaves_in(int(row[1]))
+
+
+async def read_tiles(session: AsyncSession, wanted: Iterable[Tile]) -> dict[Tile, bytes]:
+    """The stored tiles among `wanted`, in one query."""
+    tiles = sorted(set(wanted))
+    if not tiles:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT t.level, t.idx, t.hashes FROM log_tile t "
+            "JOIN unnest(CAST(:levels AS smallint[]), CAST(:idxs AS bigint[])) AS w(level, idx) "
+            "ON t.level = w.level AND t.idx = w.idx"
+        ),
+        {"levels": [t for t, _ in tiles], "idxs": [n for _, n in tiles]},
+    )
+    return {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
+
+
+async def latest_checkpoint(session: AsyncSession) -> LogCheckpoint | None:
+    """The newest signed checkpoint."""
+    result = await session.execute(
+        select(LogCheckpoint).order_by(col(LogCheckpoint.tree_size).desc()).limit(1)
+    )
+    return result.scalars().first()
+
+
+@dataclass(frozen=True)
+class Integration:
+    """What one sequencer round did."""
+
+    leaves: int
+    tree_size: int
+    checkpoint: LogCheckpoint | None
+
+
+async def integrate(
+    session: AsyncSession, signer: Signer, origin: str, batch: int = 20_000
+) -> Integration:
+    """Add the stored events the tree lacks (in position order) and sign the new tree.
+
+    One sequencer at a time (a transaction lock): the consumers only append events; this
+    hashes them into the tiles and signs, in the same transaction. It shares the chain lock
+    with other readers, so it never logs a store that someone holds for rewriting."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOG_LOCK})
+    await session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": CHAIN_LOCK})
+    size = await tree_size(session)
+    rows = (
+        await session.execute(
+            text(
+                "SELECT position, body FROM event WHERE position > :size ORDER BY position LIMIT :n"
+            ),
+            {"size": size, "n": batch},
+        )
+    ).all()
+    bodies: list[str] = []
+    for position, body in rows:
+        # Positions are dense in commit order; a hole means a writer has not committed yet.
+        if position != size + len(bodies) + 1:
+            break
+        bodies.append(body)
+    last = await latest_checkpoint(session)
+    if not bodies and (size == 0 or (last is not None and last.tree_size == size)):
+        return Integration(0, size, None)
+    appender = TreeAppender.at(size, await read_tiles(session, edge_tiles(size)))
+    appender.append(leaf_hash(b.encode()) for b in bodies)
+    if appender.changed:
+        await session.execute(
+            text(
+                "INSERT INTO log_tile (level, idx, hashes) VALUES (:level, :idx, :hashes) "
+                "ON CONFLICT (level, idx) DO UPDATE SET hashes = EXCLUDED.hashes"
+            ),
+            [{"level": t, "idx": n, "hashes": h} for (t, n), h in appender.changed.items()],
+        )
+    root = appender.root()
+    body = CheckpointBody(origin, appender.size, root)
+    checkpoint = LogCheckpoint(
+        tree_size=appender.size,
+        root_hash=root,
+        note=sign_note(body.text(), origin, signer.private),
+        key_id=signer.key_id,
+        signed_at=utcnow(),
+    )
+    session.add(checkpoint)
+    await session.flush()
+    return Integration(len(bodies), appender.size, checkpoint)
+
+
+class NodeCache:
+    """Hashes of complete subtrees, which never change once the tree holds them.
+
+    Bounded: when full it starts again empty (a page of receipts refills what it needs)."""
+
+    def __init__(self, capacity: int = 500_000) -> None:
+        self.capacity = capacity
+        self.hashes: dict[Node, bytes] = {}
+
+    def get(self, node: Node) -> bytes | None:
+        """A known hash, or None."""
+        return self.hashes.get(node)
+
+    def put(self, node: Node, digest: bytes) -> None:
+        """Remember one hash."""
+        if len(self.hashes) >= self.capacity:
+            self.hashes.clear()
+        self.hashes[node] = digest
+
+
+class TreeReader:
+    """Proofs against one tree size, from the stored tiles (read once per call)."""
+
+    def __init__(self, size: int, tiles: dict[Tile, bytes], cache: NodeCache | None = None) -> None:
+        self.size = size
+        self.tiles = tiles
+        # Proofs of one page share their upper nodes: each is hashed up once.
+        self.cache = cache if cache is not None else NodeCache()
+
+    @classmethod
+    async def for_ranges(
+        cls,
+        session: AsyncSession,
+        size: int,
+        ranges: Iterable[tuple[int, int]],
+        cache: NodeCache | None = None,
+    ) -> TreeReader:
+        """A reader holding every tile the ranges need that the cache does not answer."""
+        cache = cache if cache is not None else NodeCache()
+        missing = {n for n in proof_nodes(ranges) if cache.get(n) is None}
+        return cls(size, await read_tiles(session, tiles_for(missing)), cache)
+
+    def node(self, level: int, index: int) -> bytes:
+        """A complete subtree's hash."""
+        found = self.cache.get((level, index))
+        if found is None:
+            found = node_from_tiles(level, index, self.tiles)
+            self.cache.put((level, index), found)
+        return found
+
+    def hashes(self, ranges: Iterable[tuple[int, int]]) -> list[bytes]:
+        """The root hash of each range."""
+        return [range_hash(lo, hi, self.node) for lo, hi in ranges]
+
+
+async def consistency_proof(session: AsyncSession, first: int, second: int) -> list[bytes]:
+    """RFC 9162 consistency proof between two sizes of the stored tree."""
+    ranges = consistency_ranges(first, second)
+    reader = await TreeReader.for_ranges(session, second, ranges)
+    return reader.hashes(ranges)
+
+
+async def inclusion_proof(session: AsyncSession, index: int, size: int) -> list[bytes]:
+    """RFC 9162 inclusion proof of one leaf in the tree of `size` leaves."""
+    ranges = inclusion_ranges(index, size)
+    reader = await TreeReader.for_ranges(session, size, ranges)
+    return reader.hashes(ranges)
+
+
+async def receipts(
+    session: AsyncSession, positions: Sequence[int], cache: NodeCache | None = None
+) -> dict[int, Receipt]:
+    """Receipts of the store positions already in the newest signed tree (others are pending)."""
+    checkpoint = await latest_checkpoint(session)
+    if checkpoint is None:
+        return {}
+    size = checkpoint.tree_size
+    origin = parse_checkpoint(split_note(checkpoint.note)[0]).origin
+    covered = sorted({p for p in positions if 0 < p <= size})
+    if not covered:
+        return {}
+    found = await session.execute(
+        text("SELECT position, body FROM event WHERE position = ANY(:ps)"), {"ps": covered}
+    )
+    bodies: dict[int, str] = {int(p): str(b) for p, b in found.all()}
+    paths = {p: inclusion_ranges(p - 1, size) for p in covered}
+    reader = await TreeReader.for_ranges(
+        session, size, [r for rs in paths.values() for r in rs], cache
+    )
+    return {
+        p: Receipt(
+            log=origin,
+            leaf_index=p - 1,
+            leaf=bodies[p].encode(),
+            tree_size=size,
+            inclusion_proof=tuple(reader.hashes(paths[p])),
+            checkpoint=checkpoint.note,
+        )
+        for p in covered
+        if p in bodies
+    }
+
+
+async def log_verifier(session: AsyncSession) -> Verifier | None:
+    """The verifier of the key that signed the newest checkpoint."""
+    checkpoint = await latest_checkpoint(session)
+    if checkpoint is None:
+        return None
+    pem = (
+        await session.execute(
+            select(col(SigningKey.public_pem)).where(col(SigningKey.key_id) == checkpoint.key_id)
+        )
+    ).scalar_one_or_none()
+    if pem is None:
+        return None
+    return _verifier_of(pem, parse_checkpoint(split_note(checkpoint.note)[0]).origin)
+
+
+@dataclass
+class TreeReport:
+    """The outcome of checking the tree against the store and its checkpoints."""
+
+    ok: bool
+    tree_size: int
+    leaves_checked: int
+    checkpoints_checked: int
+    problem: str | None
+
+
+def _verifier_of(pem: str, name: str) -> Verifier | None:
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, Ed25519PublicKey):
+        return None
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return Verifier(name, raw)
+
+
+async def verify_tree(session: AsyncSession, keys: dict[str, str], chunk: int = 5000) -> TreeReport:
+    """Rebuild the tree from the stored envelopes; compare its leaves, upper tiles and every
+    signed checkpoint (signature and root). keys: {key_id: PEM} of every checkpoint key."""
+    size = await tree_size(session)
+    problem: str | None = None
+    signed = list(
+        (
+            await session.execute(
+                text(
+                    "SELECT tree_size, root_hash, note, key_id FROM log_checkpoint "
+                    "ORDER BY tree_size"
+                )
+            )
+        ).all()
+    )
+    for tree_at, root, note, key_id in signed:
+        try:
+            text_part = split_note(note)[0]
+            body = parse_checkpoint(text_part)
+            verifier = _verifier_of(keys[key_id], body.origin) if key_id in keys else None
+            if verifier is None:
+                raise NoteError(f"no Ed25519 key {key_id} is known")
+            open_note(note, verifier)
+        except NoteError as exc:
+            problem = problem or f"checkpoint of size {tree_at}: {exc}"
+            continue
+        if (body.size, body.root) != (int(tree_at), bytes(root)):
+            problem = problem or f"checkpoint of size {tree_at} differs from its signed note"
+    problem = problem or await _check_upper_tiles(session, size)
+    compact = CompactRange()
+    wanted = iter(signed)
+    upcoming = next(wanted, None)
+    tiles = await session.stream(
+        text("SELECT idx, hashes FROM log_tile WHERE level = 0 ORDER BY idx").execution_options(
+            yield_per=chunk
+        )
+    )
+    tile_iter = aiter(tiles)
+    tile_data, tile_index = b"", -1
+    events = await session.stream(
+        text("SELECT position, body FROM event ORDER BY position").execution_options(
+            yield_per=chunk
+        )
+    )
+    async for position, body in events:
+        index = compact.size
+        if position != index + 1:
+            problem = problem or f"position {index + 1} is missing from the store (deleted)"
+            break
+        h = leaf_hash(str(body).encode())
+        if index < size:
+            (_, wanted_tile), entry = tile_of(0, index)
+            while tile_index < wanted_tile:
+                row = await anext(tile_iter, None)
+                if row is None:
+                    break
+                tile_index, tile_data = int(row[0]), bytes(row[1])
+            at = entry * HASH_SIZE
+            if tile_index != wanted_tile or tile_data[at : at + HASH_SIZE] != h:
+                problem = problem or (
+                    f"leaf {index} (store position {position}) no longer matches the tree: "
+                    "the stored event was changed after it was logged"
+                )
+        compact.append(h)
+        while upcoming is not None and int(upcoming[0]) == compact.size:
+            if compact.root() != bytes(upcoming[1]):
+                problem = problem or (
+                    f"the store no longer gives the root signed at tree size {upcoming[0]}"
+                )
+            upcoming = next(wanted, None)
+    if upcoming is not None and problem is None:
+        problem = (
+            f"a checkpoint signed {upcoming[0]} leaves but the store holds {compact.size}: "
+            "events were removed"
+        )
+    if size > compact.size and problem is None:
+        problem = f"the tree holds {size} leaves but the store {compact.size}: events were removed"
+    return TreeReport(problem is None, size, compact.size, len(signed), problem)
+
+
+async def _check_upper_tiles(session: AsyncSession, size: int) -> str | None:
+    """Each tile's nodes against its base entries, each full tile's root against its entry one
+    tile level up."""
+    t = 0
+    while (size >> (t * TILE_HEIGHT)) > 0:
+        above = {
+            (t + 1, int(r[0])): bytes(r[1])
+            for r in await session.execute(
+                text("SELECT idx, hashes FROM log_tile WHERE level = :t"), {"t": t + 1}
+            )
+        }
+        query = text("SELECT idx, hashes FROM log_tile WHERE level = :t ORDER BY idx")
+        rows = await session.stream(query.execution_options(yield_per=1000), {"t": t})
+        async for idx, hashes in rows:
+            data = bytes(hashes)
+            try:
+                intact = build_tile(tile_leaves(data)) == data
+            except ValueError:
+                intact = False
+            if not intact:
+                return f"tile {t}/{idx} holds nodes that are not the hashes of its entries"
+            if leaves_in(len(data)) < TILE_WIDTH:
+                continue
+            try:
+                entry = node_from_tiles((t + 1) * TILE_HEIGHT, int(idx), above)
+            except KeyError:
+                entry = b""
+            if entry != tile_root(data):
+                return f"tile {t}/{idx} does not hash to its entry in tile level {t + 1}"
+        t += 1
+    return None
