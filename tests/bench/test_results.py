@@ -17,3 +17,17 @@ class TestReadmeQuotesTheCommittedRun:
             figure = verdict["figure"]
             quoted = f"{figure:,}" if isinstance(figure, int) else str(figure)
             assert quoted in readme, f"{name}: {quoted} is not the figure the README quotes"
+
+    def test_readme_quotes_the_restore_drill(self):
+        results = json.loads((REPO / "bench" / "results.json").read_text())
+        drill = results["scenarios"]["restore_drill"]
+        readme = (REPO / "README.md").read_text()
+        assert drill["workers"] >= 252_000 and drill["store_events"] >= 10_000_000
+        assert drill["events_verified"] == drill["store_events"], "the whole store verified"
+        for quoted in (
+            f"{drill['rto_s']} s",
+            f"{drill['backup_bytes'] / 2**30:.2f} GiB",
+            f"{drill['database_bytes_total'] / 2**30:.2f} GiB",
+            f"{drill['store_events']:,}",
+        ):
+            assert quoted in readme, f"restore drill: {quoted} is not in the README"
