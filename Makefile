@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench fault-test backup restore rebuild-projections retention schema clean chromium
+.PHONY: help install run test lint format bench fault-test backup restore restore-drill rebuild-projections retention schema clean chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-22s %s\n", $$1, $$2}'
@@ -52,11 +52,14 @@ schema: install ## refresh the published JSON Schema of the access-event/1 envel
 clean: ## remove local data (PostgreSQL files, logs) — asks nothing, keeps .venv
 	rm -rf .data
 
-backup: install ## pg_dump every service database with SHA-256 checksums into backups/<time>
+backup: install ## pg_dump every database, age-encrypted, checksummed, copied, rotated (backups/<time>)
 	@$(PY) -m common.backup backup $(if $(DIR),--dir $(DIR))
 
 restore: install ## verify checksums, then restore the newest backup (or DIR=backups/<time>)
 	@$(PY) -m common.backup restore $(if $(DIR),--dir $(DIR))
+
+restore-drill: install ## restore the newest backup into a fresh PostgreSQL, verify it all, print the RTO
+	@$(PY) -m common.drill $(if $(DIR),--dir $(DIR))
 
 rebuild-projections: install ## replay the whole event store into the audit projections (stack running)
 	@$(PY) -m audit.projections rebuild

@@ -28,13 +28,13 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from audit.core.hashing import canonical_json
+from audit.core.hashing import GENESIS, canonical_json, link_hash
 from audit.log.service import inclusion_proof
 from audit.store.service import CHAIN_LOCK
 from bench.loadgen import closed_loop, open_loop
 from common.db import make_sessionmaker
 from common.devstack import REPO, Ports, Stack, free_port, stop_process, wait_for_port
-from common.events import Actor, EventDraft, Resource, format_time
+from common.events import AccessEvent, Actor, EventDraft, Resource, format_time
 from common.outbox import record_events
 
 PASSWORD = "Bench-Passw0rd-42!"
@@ -70,14 +70,17 @@ class Sizes:
     store_events: int
     store_workers: int
     history_queries: int
+    drill_workers: int
 
     @classmethod
     def full(cls) -> Sizes:
-        return cls(200, 20, 100_000, 1_000_000, 60, 3_000, 30, 200, 10_000_000, 10_000, 400)
+        return cls(
+            200, 20, 100_000, 1_000_000, 60, 3_000, 30, 200, 10_000_000, 10_000, 400, 252_000
+        )
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(30, 3, 5_000, 50_000, 8, 500, 5, 50, 50_000, 500, 40)
+        return cls(30, 3, 5_000, 50_000, 8, 500, 5, 50, 50_000, 500, 40, 2_000)
 
 
 def machine() -> dict[str, Any]:
@@ -421,62 +424,96 @@ async def projection_lag(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict
     }
 
 
-async def history_query(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
-    """Bulk-load the store and the history projection with COPY, let the sequencer add them to
-    the Merkle tree, then query one worker (receipts included) and time inclusion proofs."""
-    conn = await asyncpg.connect(dsn(stack, "audit"))
-    seq_base = 10**12
-    target = f"bench-worker-{sizes.store_workers // 2}"
+EVENT_COLS = ["position", "event_id", "source", "source_seq", "occurred_at", "recorded_at",
+              "worker_id", "actor_user_id", "actor_profile", "action", "outcome", "origin_topic",
+              "origin_partition", "origin_offset", "body", "prev_hash", "hash"]  # fmt: skip
+ENTRY_COLS = ["position", "event_id", "worker_id", "occurred_at", "source", "actor_user_id",
+              "actor_name", "actor_profile", "action", "outcome", "resource_type", "resource_id",
+              "part", "purpose", "details"]  # fmt: skip
+
+
+async def bulk_load(
+    conn: asyncpg.Connection, sizes: Sizes, chain_from: tuple[int, str] | None = None
+) -> tuple[float, float]:
+    """COPY sizes.store_events events into the store and the history projection; the seconds
+    each took. chain_from=(head position, head hash): real access-event/1 envelopes linked after
+    that head, so the store still verifies (the restore drill); otherwise placeholder bodies."""
+    base = 10**12
+    first = chain_from[0] + 1 if chain_from else base
     start = datetime(2020, 1, 1, tzinfo=UTC)
     step = timedelta(seconds=(6 * 365 * 86400) / sizes.store_events)
     rng = random.Random(42)
     names = [(f"staff-{i}", f"Staff Member {i}", rng.choice(["physician", "assistant"]))
              for i in range(300)]  # fmt: skip
+    recorded = datetime.now(UTC)
+    template = AccessEvent(
+        event_id=uuid.UUID(int=base), occurred_at=start, source="records", source_seq=base,
+        actor=Actor(user_id="x", username="x", display_name="x", profile="physician"),
+        action="read", outcome="success", worker_id="x", resource=Resource(type="record"),
+    ).model_dump(mode="json", by_alias=True)  # fmt: skip
 
-    def body(i: int, worker: str, actor: tuple[str, str, str], when: datetime) -> str:
-        return canonical_json(
-            {"action": "read", "actor": {"profile": actor[2], "user_id": actor[0]},
-             "bench": True, "event_id": str(uuid.UUID(int=seq_base + i)),
-             "occurred_at": format_time(when), "outcome": "success", "source": "records",
-             "source_seq": seq_base + i, "worker_id": worker}
-        )  # fmt: skip
-
-    def store_rows(p0: int) -> Any:
+    def store_rows() -> Any:
+        prev = chain_from[1] if chain_from else "0" * 64
+        stamp = format_time(recorded)
         for i in range(sizes.store_events):
             actor = names[i % len(names)]
             worker, when = f"bench-worker-{i % sizes.store_workers}", start + i * step
+            body, digest = '{"bench":true}', "0" * 64
+            if chain_from:
+                envelope = {
+                    **template, "event_id": str(uuid.UUID(int=base + i)), "source_seq": base + i,
+                    "occurred_at": format_time(when), "worker_id": worker,
+                    "actor": {"user_id": actor[0], "username": actor[0],
+                              "display_name": actor[1], "profile": actor[2]},
+                }  # fmt: skip
+                body = canonical_json(envelope)
+                digest = link_hash(prev, first + i, stamp, body)
             yield (
-                p0 + i, uuid.UUID(int=seq_base + i), "records", seq_base + i, when, when,
-                worker, actor[0], actor[2], "read", "success", None, None, None,
-                body(i, worker, actor, when), "0" * 64, "0" * 64,
+                first + i, uuid.UUID(int=base + i), "records", base + i, when, recorded if
+                chain_from else when, worker, actor[0], actor[2], "read", "success", None, None,
+                None, body, prev if chain_from else "0" * 64, digest,
             )  # fmt: skip
+            prev = digest
+            if chain_from and i and i % 1_000_000 == 0:
+                say(f"  {i:,} events linked")
 
     def entry_rows(p0: int) -> Any:
         for i in range(sizes.store_events):
             actor = names[i % len(names)]
             yield (
-                p0 + i, uuid.UUID(int=seq_base + i), f"bench-worker-{i % sizes.store_workers}",
+                first + i, uuid.UUID(int=base + i), f"bench-worker-{i % sizes.store_workers}",
                 start + i * step, "records", actor[0], actor[1], actor[2], "read", "success",
                 "worker", None, "record", None, None,
             )  # fmt: skip
 
+    say(f"COPY {sizes.store_events:,} events into the store")
+    t0 = time.perf_counter()
+    await conn.copy_records_to_table("event", records=store_rows(), columns=EVENT_COLS)
+    store_s = time.perf_counter() - t0
+    say(f"COPY {sizes.store_events:,} entries into the history projection")
+    t0 = time.perf_counter()
+    await conn.copy_records_to_table("access_entry", records=entry_rows(), columns=ENTRY_COLS)
+    entry_s = time.perf_counter() - t0
+    say("ANALYZE")
+    await conn.execute("ANALYZE event; ANALYZE access_entry")
+    return store_s, entry_s
+
+
+async def history_query(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
+    """Bulk-load the store and the history projection with COPY, let the sequencer add them to
+    the Merkle tree, then query one worker (receipts included) and time inclusion proofs."""
+    conn = await asyncpg.connect(dsn(stack, "audit"))
+    target = f"bench-worker-{sizes.store_workers // 2}"
     try:
-        event_cols = ["position", "event_id", "source", "source_seq", "occurred_at",
-                      "recorded_at", "worker_id", "actor_user_id", "actor_profile", "action",
-                      "outcome", "origin_topic", "origin_partition", "origin_offset", "body",
-                      "prev_hash", "hash"]  # fmt: skip
-        entry_cols = ["position", "event_id", "worker_id", "occurred_at", "source",
-                      "actor_user_id", "actor_name", "actor_profile", "action", "outcome",
-                      "resource_type", "resource_id", "part", "purpose", "details"]  # fmt: skip
-        # Positions continue the store's, densely, as an appender's would: the chain lock keeps
-        # the consumer and the sequencer out while the rows go in.
+        # Real envelopes chained after the store's head, at dense positions, as an appender's
+        # would be: the chain lock keeps the consumer and the sequencer out while they go in.
         await conn.execute("SELECT pg_advisory_lock($1)", CHAIN_LOCK)
         try:
-            p0 = int(await conn.fetchval("SELECT coalesce(max(position), 0) FROM event")) + 1
-            say(f"history: COPY {sizes.store_events:,} events into the store")
-            t0 = time.perf_counter()
-            await conn.copy_records_to_table("event", records=store_rows(p0), columns=event_cols)
-            store_s = time.perf_counter() - t0
+            head = await conn.fetchrow(
+                "SELECT position, hash FROM event ORDER BY position DESC LIMIT 1"
+            )
+            chain_from = (head["position"], head["hash"]) if head else (0, GENESIS)
+            store_s, entry_s = await bulk_load(conn, sizes, chain_from=chain_from)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", CHAIN_LOCK)
         total = await conn.fetchval("SELECT max(position) FROM event")
@@ -487,12 +524,6 @@ async def history_query(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[
             say(f"  tree: {signed:,} of {total:,} leaves signed")
             await asyncio.sleep(2)
         sequencer_s = time.perf_counter() - t0
-        say(f"history: COPY {sizes.store_events:,} entries into the history projection")
-        t0 = time.perf_counter()
-        await conn.copy_records_to_table("access_entry", records=entry_rows(p0), columns=entry_cols)
-        entry_s = time.perf_counter() - t0
-        say("history: ANALYZE")
-        await conn.execute("ANALYZE event; ANALYZE access_entry")
         await conn.execute("ANALYZE log_tile")
         size = await conn.fetchval("SELECT pg_size_pretty(pg_database_size('audit'))")
         tiles = await conn.fetchval("SELECT pg_size_pretty(pg_total_relation_size('log_tile'))")
@@ -535,7 +566,7 @@ async def history_query(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[
         "log_tile_size": tiles,
         "copy_store_rows_per_s": round(sizes.store_events / store_s),
         "copy_projection_rows_per_s": round(sizes.store_events / entry_s),
-        "sequencer_leaves_per_s": round(sizes.store_events / sequencer_s),
+        "sequencer_leaves_per_s": round(sizes.store_events / max(sequencer_s, 1e-3)),
         "queries": len(every),
         "entries_with_receipt": proved,
         "latency_ms_p50": pct(every, 50),
@@ -608,6 +639,16 @@ def table(results: dict[str, Any]) -> str:
             ("record reads, traced", f"{reads['audited_throughput_per_s']:,} req/s", ""),
             ("record reads, tracing off", f"{reads['unaudited_throughput_per_s']:,} req/s", ""),
         ]
+    if "restore_drill" in s:
+        drill = s["restore_drill"]
+        rows += [
+            (
+                "backup (encrypted)",
+                f"{drill['backup_bytes'] / 2**30:.2f} GiB",
+                f"{drill['backup_s']} s",
+            ),
+            ("restore drill (RTO)", f"{drill['rto_s']} s", f"{drill['store_events']:,} events"),
+        ]
     for name, v in results["verdicts"].items():
         rows.append(
             (name, str(v["figure"]), f"target {v['target']}: {'met' if v['met'] else 'MISSED'}")
@@ -649,6 +690,97 @@ async def restart_catch_up(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> di
     return {"restart_catch_up_s": round(time.monotonic() - t0, 2)}
 
 
+async def restore_drill(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
+    """A store the size of the service (252,000 workers, 10 million chained events): an
+    encrypted backup, its verified second copy, then the restore drill (RTO)."""
+    from pyrage import x25519
+
+    from common.backup import STAMP, BackupSettings, backup, copy_to, load_recipients
+    from common.drill import drill
+
+    # The relays and the consumer append on their own: stopped, so the bulk-loaded chain
+    # continues the store's head and every count stays still while the dump runs.
+    writers = [name for name in stack.children if name not in stack.ports.services]
+    for name in writers:
+        stack.kill_child(name)
+    records = await asyncpg.connect(dsn(stack, "records"))
+    try:
+        say(f"drill: COPY {sizes.drill_workers:,} workers into records")
+        now = datetime.now(UTC)
+        workers = (
+            (uuid.UUID(int=i + 1), 1, f"First{i}", f"Worker{i}",
+             datetime(1960 + i % 45, 1 + i % 12, 1 + i % 28).date(), f"Employer {i % 500}",
+             now, now)
+            for i in range(sizes.drill_workers)
+        )  # fmt: skip
+        await records.copy_records_to_table(
+            "worker", records=workers, columns=["id", "version", "first_name", "last_name",
+                                                "birth_date", "employer", "created_at",
+                                                "updated_at"],
+        )  # fmt: skip
+        worker_count = await records.fetchval("SELECT count(*) FROM worker")
+    finally:
+        await records.close()
+    audit = await asyncpg.connect(dsn(stack, "audit"))
+    try:
+        head = await audit.fetchrow(
+            "SELECT position, hash FROM event ORDER BY position DESC LIMIT 1"
+        )
+        after = head["position"] if head else 0
+        say(f"drill: {sizes.store_events:,} events chained after position {after}")
+        await bulk_load(
+            audit, sizes, chain_from=(head["position"], head["hash"]) if head else (0, GENESIS)
+        )
+        events = await audit.fetchval("SELECT count(*) FROM event")
+        db_bytes = {
+            r["datname"]: int(r["size"])
+            for r in await audit.fetch(
+                "SELECT datname, pg_database_size(datname) AS size FROM pg_database "
+                "WHERE datname = ANY($1::text[])",
+                ["identity", "records", "register", "audit"],
+            )
+        }
+    finally:
+        await audit.close()
+    say(f"drill: databases {sum(db_bytes.values()) / 2**30:.2f} GiB on disk")
+
+    work = stack.data_dir / "drill"
+    work.mkdir(parents=True, exist_ok=True)
+    identity = x25519.Identity.generate()
+    (work / "backup.pub").write_text(f"{identity.to_public()}\n")
+    (work / "backup.key").write_text(f"{identity}\n")
+    settings = BackupSettings(key_file=work / "backup.pub")
+    target = work / "backups" / datetime.now(UTC).strftime(STAMP)
+    say(f"drill: encrypted backup into {target}")
+    t0 = time.perf_counter()
+    await asyncio.to_thread(
+        backup, stack.postgres.port, target, recipients=load_recipients(settings), say=say
+    )
+    backup_s = time.perf_counter() - t0
+    say("drill: second copy, verified")
+    t0 = time.perf_counter()
+    await asyncio.to_thread(copy_to, target, work / "offsite")
+    copy_s = time.perf_counter() - t0
+    say("drill: restore drill of the backup")
+    figures = await asyncio.to_thread(drill, target, work / "backup.key", work / "restore", 2, say)
+    stack.start_children(writers)
+    return {
+        "workers": int(worker_count),
+        "store_events": int(events),
+        "database_bytes": db_bytes,
+        "database_bytes_total": sum(db_bytes.values()),
+        "backup_bytes": figures["backup_bytes"],
+        "backup_bytes_by_database": figures["backup_bytes_by_database"],
+        "backup_s": round(backup_s, 1),
+        "second_copy_s": round(copy_s, 1),
+        "rto_s": figures["rto_s"],
+        "drill_steps_s": figures["steps_s"],
+        "restore_s_by_database": figures["restore_seconds_by_database"],
+        "events_verified": figures["events_verified"],
+        "rows_restored": figures["rows"],
+    }
+
+
 SCENARIOS = {
     "raw_limits": lambda stack, fx, sizes: raw_limits(stack, sizes),
     "reads": audited_vs_unaudited,
@@ -656,6 +788,7 @@ SCENARIOS = {
     "projection_lag": projection_lag,
     "history_query": history_query,
     "restart_catch_up": restart_catch_up,
+    "restore_drill": restore_drill,
 }
 
 
@@ -722,7 +855,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.run",
         description="Benchmark the audit path on a private stack and write bench/results.json: "
         "traced vs untraced reads, pipeline throughput, projection lag, history queries over "
-        "10 million events, and the machine's raw limits.",
+        "10 million events, the machine's raw limits, and the restore drill (an encrypted "
+        "backup of 252,000 workers and 10 million events restored and verified: the RTO).",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run in ~1 min")
     parser.add_argument("--out", default=str(REPO / "bench" / "results.json"))

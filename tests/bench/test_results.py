@@ -21,3 +21,17 @@ class TestReadmeQuotesTheCommittedRun:
 
     def test_the_performance_table_is_regenerated_from_the_results(self):
         assert readme_main(["--check"]) == 0, "run python -m bench.readme after a bench run"
+
+    def test_readme_quotes_the_restore_drill(self):
+        results = json.loads((REPO / "bench" / "results.json").read_text())
+        drill = results["scenarios"]["restore_drill"]
+        readme = (REPO / "README.md").read_text()
+        assert drill["workers"] >= 252_000 and drill["store_events"] >= 10_000_000
+        assert drill["events_verified"] == drill["store_events"], "the whole store verified"
+        for quoted in (
+            f"{drill['rto_s']} s",
+            f"{drill['backup_bytes'] / 2**30:.2f} GiB",
+            f"{drill['database_bytes_total'] / 2**30:.2f} GiB",
+            f"{drill['store_events']:,}",
+        ):
+            assert quoted in readme, f"restore drill: {quoted} is not in the README"

@@ -8,14 +8,18 @@ import importlib.util
 import json
 import subprocess
 import sys
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from compose_spec import PyCompose
+from croniter import croniter
 from pydantic_settings import BaseSettings
 
+from common.backup import BackupSettings
 from common.devstack import ALL_SERVICES, REPO, SERVICES, Ports, Stack
 
 COMPOSE = REPO / "docker-compose.yml"
@@ -59,10 +63,17 @@ def settings_env_names() -> set[str]:
     names: set[str] = set()
     for service in ALL_SERVICES:
         cls: type[BaseSettings] = importlib.import_module(f"{service}.settings").Settings
-        prefix = cls.model_config.get("env_prefix", "")
-        for name, field in cls.model_fields.items():
-            alias = field.validation_alias
-            names.add(alias.upper() if isinstance(alias, str) else f"{prefix}{name}".upper())
+        names |= fields_of(cls)
+    return names | fields_of(BackupSettings)
+
+
+def fields_of(cls: type[BaseSettings]) -> set[str]:
+    """The environment variables one Settings class reads."""
+    names: set[str] = set()
+    prefix = cls.model_config.get("env_prefix", "")
+    for name, field in cls.model_fields.items():
+        alias = field.validation_alias
+        names.add(alias.upper() if isinstance(alias, str) else f"{prefix}{name}".upper())
     return names
 
 
@@ -247,3 +258,53 @@ class TestRetentionSchedule:
         ).stdout
         assert "never erases" in out.lower().replace("\n", " ")
         assert "--daily-at" in out and "--as-of" in out
+
+def default_of(value: str) -> str:
+    """The default of a `${NAME:-default}` interpolation (the value itself otherwise)."""
+    found = re.fullmatch(r"\$\{[A-Z_]+:-(.*)\}", value)
+    return found.group(1) if found else value
+
+
+class TestBackupSchedule:
+    def test_backup_service_runs_the_schedule_daily_by_default(self):
+        spec = load()["services"]["backup"]
+        assert spec["command"] == ["python", "-m", "common.backup", "schedule"]
+        line = spec["environment"]["OHS_BACKUP_SCHEDULE"]
+        assert line.startswith("${OHS_BACKUP_SCHEDULE:-"), "configurable from .env"
+        cron = default_of(line)
+        assert croniter.is_valid(cron)
+        it = croniter(cron, datetime(2026, 12, 1, tzinfo=UTC))
+        first, second = it.get_next(datetime), it.get_next(datetime)
+        assert second - first == timedelta(days=1), "daily"
+        assert spec["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+    def test_settings_accept_the_compose_environment(self):
+        env = {
+            k: default_of(str(v)) for k, v in load()["services"]["backup"]["environment"].items()
+        }
+        env["OHS_BACKUP_PG_PASSWORD"] = "x"
+        settings = BackupSettings(**{k.removeprefix("OHS_BACKUP_").lower(): v
+                                     for k, v in env.items() if k.startswith("OHS_BACKUP_")},
+                                  environment=env["OHS_ENVIRONMENT"])  # fmt: skip
+        assert settings.environment == "production"
+        assert str(settings.key_file) == "/run/secrets/backup-recipients"
+        assert (settings.keep_daily, settings.keep_weekly, settings.keep_monthly) == (7, 4, 12)
+
+    def test_only_the_public_key_reaches_the_backup_host(self):
+        doc = load()
+        spec = doc["services"]["backup"]
+        mounted = [s if isinstance(s, str) else s["source"] for s in spec["secrets"]]
+        assert mounted == ["backup-recipients"]
+        assert doc["secrets"]["backup-recipients"]["file"].startswith("./deploy/secrets/")
+        env = spec["environment"]
+        assert "OHS_BACKUP_IDENTITY_FILE" not in env
+        assert env["OHS_ENVIRONMENT"] == "production", "refuses to run without the key"
+
+    def test_second_location_is_another_mount(self):
+        spec = load()["services"]["backup"]
+        env = spec["environment"]
+        mounts = {v.rsplit(":", 1)[1]: v.rsplit(":", 1)[0] for v in spec["volumes"]}
+        assert env["OHS_BACKUP_DIR"] in mounts and env["OHS_BACKUP_COPY_DIR"] in mounts
+        assert mounts[env["OHS_BACKUP_DIR"]] != mounts[env["OHS_BACKUP_COPY_DIR"]]
+        assert mounts[env["OHS_BACKUP_DIR"]] in load()["volumes"], "a named volume"
+        assert mounts[env["OHS_BACKUP_COPY_DIR"]].startswith("/"), "a host path (another disk)"
