@@ -6,9 +6,9 @@ import copy
 import importlib
 import importlib.util
 import json
+import re
 import subprocess
 import sys
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -258,6 +258,7 @@ class TestRetentionSchedule:
         ).stdout
         assert "never erases" in out.lower().replace("\n", " ")
         assert "--daily-at" in out and "--as-of" in out
+
 
 def default_of(value: str) -> str:
     """The default of a `${NAME:-default}` interpolation (the value itself otherwise)."""
