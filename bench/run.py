@@ -477,7 +477,7 @@ async def bulk_load(
             if chain_from and i and i % 1_000_000 == 0:
                 say(f"  {i:,} events linked")
 
-    def entry_rows(p0: int) -> Any:
+    def entry_rows() -> Any:
         for i in range(sizes.store_events):
             actor = names[i % len(names)]
             yield (
