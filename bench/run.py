@@ -433,12 +433,15 @@ ENTRY_COLS = ["position", "event_id", "worker_id", "occurred_at", "source", "act
 
 
 async def bulk_load(
-    conn: asyncpg.Connection, sizes: Sizes, chain_from: tuple[int, str] | None = None
+    conn: asyncpg.Connection,
+    sizes: Sizes,
+    chain_from: tuple[int, str] | None = None,
+    base: int = 10**12,
 ) -> tuple[float, float]:
     """COPY sizes.store_events events into the store and the history projection; the seconds
     each took. chain_from=(head position, head hash): real access-event/1 envelopes linked after
-    that head, so the store still verifies (the restore drill); otherwise placeholder bodies."""
-    base = 10**12
+    that head, so the store still verifies; otherwise placeholder bodies. base: the first
+    event id and source_seq (each scenario loading a store takes its own)."""
     first = chain_from[0] + 1 if chain_from else base
     start = datetime(2020, 1, 1, tzinfo=UTC)
     step = timedelta(seconds=(6 * 365 * 86400) / sizes.store_events)
@@ -729,7 +732,10 @@ async def restore_drill(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[
         after = head["position"] if head else 0
         say(f"drill: {sizes.store_events:,} events chained after position {after}")
         await bulk_load(
-            audit, sizes, chain_from=(head["position"], head["hash"]) if head else (0, GENESIS)
+            audit,
+            sizes,
+            chain_from=(head["position"], head["hash"]) if head else (0, GENESIS),
+            base=2 * 10**12,
         )
         events = await audit.fetchval("SELECT count(*) FROM event")
         db_bytes = {
@@ -790,6 +796,8 @@ SCENARIOS = {
     "restart_catch_up": restart_catch_up,
     "restore_drill": restore_drill,
 }
+# The drill restores and re-verifies a 13 GiB store (about 40 minutes): asked for by name only.
+DEFAULT_SCENARIOS = [name for name in SCENARIOS if name != "restore_drill"]
 
 
 async def run(sizes: Sizes, out: Path, keep: bool, quick: bool, only: list[str]) -> dict[str, Any]:
@@ -863,8 +871,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the stack's data directory")
     parser.add_argument(
         "--only",
-        default=",".join(SCENARIOS),
-        help=f"comma-separated scenarios to run (default: all of {', '.join(SCENARIOS)})",
+        default=",".join(DEFAULT_SCENARIOS),
+        help=f"comma-separated scenarios to run, of {', '.join(SCENARIOS)} (default: all but "
+        "restore_drill, which takes about 40 minutes at full size)",
     )
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",") if name.strip()]

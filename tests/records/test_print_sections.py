@@ -12,7 +12,7 @@ import pytest
 
 from common.devstack import Stack
 from tests.helpers import Account
-from tests.records.conftest import File, events_since, last_outbox_id
+from tests.records.conftest import File, events_since, last_outbox_id, new_file
 
 pytestmark = pytest.mark.asyncio
 PROBLEM = "application/problem+json"
@@ -27,6 +27,12 @@ def pdf_text(pdf: bytes) -> str:
         except zlib.error:
             chunks.append(stream.decode("latin-1"))
     return "".join(chunks)
+
+
+@pytest.fixture(scope="module")
+async def file(stack: Stack, http: httpx.AsyncClient, staff: dict[str, Account]) -> File:
+    """A file of this module's own: the shared one gets new exam versions in other modules."""
+    return await new_file(http, stack, staff["physician"])
 
 
 async def _print(
