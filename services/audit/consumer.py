@@ -1,7 +1,9 @@
 """The audit consumer: `python -m audit.consumer` reads every event topic into the store.
 
-Each batch is appended, folded and quarantined in one transaction together with the
-partition positions it moves to; Kafka's committed offsets are only a hint.
+Each batch is appended and quarantined in one transaction together with the partition
+positions it moves to; Kafka's committed offsets are only a hint. Several consumers may share
+the group. The projector (a task of every consumer, one at a time across them) folds the store
+into the projections by position, in transactions of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit.alerts import mail
 from audit.core.logs import SavedPosition, fingerprint, reset_reason
+from audit.core.models import StoredEvent
 from audit.gaps.detector import GapDetector
 from audit.gaps.models import ResendRequest
 from audit.ingest.models import ConsumerPosition
@@ -30,21 +33,23 @@ from audit.ingest.service import (
     Poison,
     append_audit,
     drain_pending,
-    ingest,
     parse,
     quarantine,
     record_resets,
     save_positions,
 )
 from audit.ingest.signatures import SourceKeys, raise_forged_alerts, taken
+from audit.projections.service import project
 from audit.settings import Settings
-from audit.store.service import Signer, checkpoint, checkpoint_private_key
+from audit.store.service import Signer, checkpoint, checkpoint_private_key, fresh_of, write
 from common.db import make_engine, make_sessionmaker, utcnow
 from common.events import ALL_TOPICS, HEARTBEAT_TOPIC, TOPIC_BY_SOURCE, format_time
 from common.kafka import client_options
 from common.signing import SigningKeyError
 
 log = logging.getLogger("ohs.audit.consumer")
+# At most this many appended events are kept for the projector (beyond, it parses bodies).
+KNOWN_MAX = 50_000
 
 
 async def db_positions(
@@ -89,7 +94,7 @@ class AuditConsumer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.rules = settings.rules()
-        self.engine = make_engine(settings.database_url, pool_size=2)
+        self.engine = make_engine(settings.database_url, pool_size=4)
         self.maker = make_sessionmaker(self.engine)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
@@ -111,6 +116,38 @@ class AuditConsumer:
         self.resets = 0
         self.stored = 0
         self.quarantined = 0
+        self.projected = 0
+        # Events this process appended, by position, until the projector folds them (so it
+        # need not parse their bodies again); set when there is something new to fold.
+        self.known: dict[int, StoredEvent] = {}
+        self.appended = asyncio.Event()
+
+    def remember(self, stored: list[StoredEvent]) -> None:
+        """Hand committed events to the projector."""
+        if stored:
+            if len(self.known) >= KNOWN_MAX:
+                # Folded by another consumer's projector (or a rebuild), or far behind.
+                self.known.clear()
+            self.known.update((s.position, s) for s in stored)
+            self.appended.set()
+
+    async def run_projector(self, stop: asyncio.Event) -> None:
+        """Fold the store into the projections until stop is set (waits when caught up)."""
+        limit = self.settings.projector_batch_size
+        while not stop.is_set():
+            self.appended.clear()
+            try:
+                async with self.maker() as session, session.begin():
+                    moved = await project(session, self.rules, limit, self.known)
+            except Exception:
+                log.exception("projector failed; retrying in 1s")
+                moved = 0
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1)
+            self.projected += moved
+            if moved < limit:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.appended.wait(), 0.2)
 
     async def seek_to_database(self, partitions: list[TopicPartition]) -> None:
         """Seek each partition to its database position (or the beginning); the positions
@@ -240,6 +277,7 @@ class AuditConsumer:
         """Consume until stop is set; reconnect with backoff on broker or database trouble."""
         backoff = 0.5
         mailer = None
+        projector = asyncio.create_task(self.run_projector(stop))
         if mail.enabled(self.settings):
             mailer = asyncio.create_task(
                 mail.AlertMailer(self.settings, self.maker, None).run(stop)
@@ -261,6 +299,7 @@ class AuditConsumer:
             backoff = min(backoff * 2, 2)
         if mailer is not None:
             await mailer
+        await projector
         await self.engine.dispose()
 
     async def _run(self, stop: asyncio.Event) -> None:
@@ -384,11 +423,14 @@ class AuditConsumer:
         async with self.maker() as session, session.begin():
             await record_resets(session, resets, self.rules)
             refused: list[tuple[Incoming, str]] = []
-            stored = await ingest(session, good, self.rules, refused)
+            fresh = await fresh_of(session, good, refused)
             poison += taken(refused)
             await quarantine(session, poison)
-            stored += await raise_forged_alerts(session, poison, self.rules)
             await save_positions(session, positions)
+            # Last: these take the chain lock, held only to the commit.
+            stored = await raise_forged_alerts(session, poison, self.rules)
+            stored += await write(session, fresh)
+        self.remember(stored)
         for key, (offset, _) in positions.items():
             self.expected[key] = offset
         self.resets += len(resets)
@@ -415,6 +457,8 @@ class AuditConsumer:
             async with self.maker() as session, session.begin():
                 moved = await drain_pending(session, self.rules, self.settings.consumer_batch_size)
             self.stored += moved
+            if moved:
+                self.appended.set()
             if moved < self.settings.consumer_batch_size:
                 return
 
@@ -526,8 +570,9 @@ async def _main() -> None:
         raise SystemExit(f"audit consumer: {exc}") from None
     await consumer.run(stop)
     log.info(
-        "audit consumer stopped: %d stored, %d quarantined", consumer.stored, consumer.quarantined
-    )
+        "audit consumer stopped: %d stored, %d quarantined, %d projected",
+        consumer.stored, consumer.quarantined, consumer.projected,
+    )  # fmt: skip
 
 
 def main() -> None:

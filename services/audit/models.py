@@ -2,7 +2,14 @@
 
 from audit.contests.models import Contest
 from audit.ingest.models import ConsumerPosition, LogReset, PendingEvent, Quarantine
-from audit.projections.models import AccessEntry, ActorActivity, Alert, Gap, SourceStat
+from audit.projections.models import (
+    AccessEntry,
+    ActorActivity,
+    Alert,
+    Gap,
+    ProjectionPosition,
+    SourceStat,
+)
 from audit.store.models import Checkpoint, Event, SigningKey
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "Gap",
     "LogReset",
     "PendingEvent",
+    "ProjectionPosition",
     "Quarantine",
     "SigningKey",
     "SourceStat",

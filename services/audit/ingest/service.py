@@ -16,7 +16,6 @@ from audit.core.models import RuleSettings, StoredEvent, derived_id
 from audit.core.trail import log_reset
 from audit.ingest.models import ConsumerPosition, LogReset, Quarantine
 from audit.ingest.signatures import SourceKeys
-from audit.projections.service import fold
 from audit.store.service import Incoming, append, lock_chain, next_seq
 from audit.tables import table_of
 from audit.trail import PENDING, draft_of
@@ -80,35 +79,17 @@ def parse(message: Message, keys: SourceKeys) -> Incoming | Poison:
     return Incoming(event, message.topic, message.partition, message.offset, message)
 
 
-async def ingest(
-    session: AsyncSession,
-    incoming: Sequence[Incoming],
-    rules: RuleSettings,
-    refused: list[tuple[Incoming, str]] | None = None,
-) -> list[StoredEvent]:
-    """Append, fold, and append the alerts they raise (themselves events); no commit here.
-
-    Envelopes whose (source, source_seq) the store holds under another event_id are not
-    appended: they go to `refused` with the reason."""
-    stored = await append(session, incoming, refused)
-    drafts = await fold(session, stored, rules)
-    if drafts:
-        stored += await append_audit(session, drafts, rules)
-    return stored
-
-
 async def append_audit(
-    session: AsyncSession, drafts: Sequence[EventDraft], rules: RuleSettings
+    session: AsyncSession, drafts: Sequence[EventDraft], rules: RuleSettings | None = None
 ) -> list[StoredEvent]:
-    """Number the audit service's own drafts (source "audit"), append and fold them."""
+    """Number the audit service's own drafts (source "audit") and append them; the projector
+    folds them like any event. Holds the chain lock to the commit: call it last."""
+    if not drafts:
+        return []
     await lock_chain(session)
     seq = await next_seq(session, "audit")
     events = [Incoming(draft.sequenced(seq + i)) for i, draft in enumerate(drafts)]
-    stored = await append(session, events)
-    more = await fold(session, stored, rules)
-    if more:
-        stored += await append_audit(session, more, rules)
-    return stored
+    return await append(session, events)
 
 
 async def drain_pending(session: AsyncSession, rules: RuleSettings, limit: int = 500) -> int:
@@ -123,8 +104,8 @@ async def drain_pending(session: AsyncSession, rules: RuleSettings, limit: int =
     ).all()
     if not rows:
         return 0
-    await append_audit(session, [draft_of(r.draft) for r in rows], rules)
     await session.execute(delete(PENDING).where(PENDING.c.id.in_([r.id for r in rows])))
+    await append_audit(session, [draft_of(r.draft) for r in rows], rules)
     return len(rows)
 
 
