@@ -39,9 +39,16 @@ from audit.ingest.service import (
     save_positions,
 )
 from audit.ingest.signatures import SourceKeys, raise_forged_alerts, taken
-from audit.projections.service import project
+from audit.projections.service import project, projected
 from audit.settings import Settings
-from audit.store.service import Signer, checkpoint, checkpoint_private_key, fresh_of, write
+from audit.store.service import (
+    Signer,
+    checkpoint,
+    checkpoint_private_key,
+    fresh_of,
+    head,
+    write,
+)
 from common.db import make_engine, make_sessionmaker, utcnow
 from common.events import ALL_TOPICS, HEARTBEAT_TOPIC, TOPIC_BY_SOURCE, format_time
 from common.kafka import client_options
@@ -468,7 +475,8 @@ class AuditConsumer:
         A hole in such a source's numbers is most likely backlog on a slower partition, not a
         loss: gap alerts and resend requests wait until the topic is read to its end."""
         consumer = self.consumer
-        if consumer is None:
+        if consumer is None or await self.projector_behind():
+            # Holes are seen by the projector: one behind the store has not seen their fills.
             return set(TOPIC_BY_SOURCE)
         behind: set[str] = set()
         for tp in consumer.assignment():
@@ -480,6 +488,13 @@ class AuditConsumer:
             if high is None or position < high:
                 behind.update(s for s, topic in TOPIC_BY_SOURCE.items() if topic == tp.topic)
         return behind
+
+    async def projector_behind(self) -> bool:
+        """Whether the store holds events the projections have not folded yet."""
+        async with self.maker() as session:
+            last = await projected(session)
+            position, _ = await head(session)
+        return position > last
 
     async def housekeeping(self) -> None:
         """About once a second: alert on gaps past their grace, ask for resends, checkpoint."""
