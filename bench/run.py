@@ -369,6 +369,15 @@ async def pipeline(stack: Stack, sizes: Sizes) -> dict[str, Any]:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def drain(stack: Stack, sizes: Sizes) -> dict[str, Any]:
     """Events already waiting in Kafka (signed as the records relay signs them), the audit
     consumer started cold: time until every one is stored and in the history projection."""
@@ -426,9 +435,19 @@ async def drain(stack: Stack, sizes: Sizes) -> dict[str, Any]:
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-    say("drain: starting the audit consumer cold")
+    count = int(os.environ.get("BENCH_DRAIN_CONSUMERS", "2"))
+    say(f"drain: starting {count} audit consumer(s) cold")
     t0 = time.perf_counter()
     stack.start_children(["audit-consumer"])
+    spec = stack.children["audit-consumer"]
+    env = stack.child_env("audit-consumer", stack.env())
+    extra = [
+        subprocess.Popen(spec.argv, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        for log in (
+            (stack.logs / f"audit-consumer-{i}.log").open("ab") for i in range(2, count + 1)
+        )
+    ]
+    procs = [p for p in (spec.proc, *extra) if p is not None]
     stored = projected = 0
     try:
         while time.perf_counter() - t0 < 1800:
@@ -446,10 +465,18 @@ async def drain(stack: Stack, sizes: Sizes) -> dict[str, Any]:
             await asyncio.sleep(0.25)
         else:
             say("  the consumer did not drain within 1800 s")
+        cpu = [cpu_seconds(p.pid) for p in procs]
     finally:
         await audit.close()
+        for proc in extra:
+            stop_process(proc)
     elapsed = time.perf_counter() - t0
     return {
+        "consumers": count,
+        # The machine is shared: its load during the run says what the figures are worth.
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "consumer_cpu_s": [round(c, 1) for c in cpu],
+        "consumer_cpu_us_per_event": round(sum(cpu) / max(1, min(stored, projected)) * 1e6),
         "events": n,
         "stored": int(stored),
         "projected": int(projected),

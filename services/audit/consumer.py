@@ -84,6 +84,8 @@ class _SeekToDatabase(ConsumerRebalanceListener):
         restarted broker's log may already be longer than a saved position. Paused until
         checked (a check that fails here is retried by the consumer's loop)."""
         owner, partitions = self.owner, list(assigned)
+        # Said once per rebalance: which consumer of the group reads what.
+        log.info("assigned %s", " ".join(sorted(f"{tp.topic}/{tp.partition}" for tp in partitions)))
         if owner.consumer is None or not partitions:
             return
         owner.consumer.pause(*partitions)
