@@ -56,7 +56,7 @@ from common.signing import SigningKeyError
 
 log = logging.getLogger("ohs.audit.consumer")
 # At most this many appended events are kept for the projector (beyond, it parses bodies).
-KNOWN_MAX = 50_000
+KNOWN_MAX = 10_000
 
 
 async def db_positions(
