@@ -131,21 +131,20 @@ async def save_positions(
         return
     table = table_of(ConsumerPosition)
     now = utcnow()
-    stmt = pg_insert(table).values(
-        [
-            {"topic": t, "partition": p, "next_offset": o, "fingerprint": f, "updated_at": now}
-            for (t, p), (o, f) in positions.items()
-        ]
-    )
+    stmt = pg_insert(table)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[table.c.topic, table.c.partition],
             set_={
                 "next_offset": stmt.excluded.next_offset,
                 "fingerprint": stmt.excluded.fingerprint,
-                "updated_at": now,
+                "updated_at": stmt.excluded.updated_at,
             },
-        )
+        ),
+        [
+            {"topic": t, "partition": p, "next_offset": o, "fingerprint": f, "updated_at": now}
+            for (t, p), (o, f) in positions.items()
+        ],
     )
 
 
@@ -167,7 +166,8 @@ async def quarantine(session: AsyncSession, poison: Sequence[Poison]) -> None:
         }
         for p in poison
     ]
-    await session.execute(pg_insert(table).values(rows).on_conflict_do_nothing())
+    # One cached statement for many rows (a multi-row VALUES is compiled anew every time).
+    await session.execute(pg_insert(table).on_conflict_do_nothing(), rows)
 
 
 async def record_resets(
