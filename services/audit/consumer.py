@@ -472,7 +472,7 @@ class AuditConsumer:
                 return
 
     async def lagging_sources(self) -> set[str]:
-        """Sources with events still unread in this consumer's partitions of their topic.
+        """Sources with events still unread in the group's partitions of their topic.
 
         A hole in such a source's numbers is most likely backlog on a slower partition, not a
         loss: gap alerts and resend requests wait until the topic is read to its end."""
@@ -488,6 +488,31 @@ class AuditConsumer:
                 # Past the end of the log: the broker's log is not the one read so far.
                 self.unverified.add(tp)
             if high is None or position < high:
+                behind.update(s for s, topic in TOPIC_BY_SOURCE.items() if topic == tp.topic)
+        return behind | await self.group_lagging(consumer)
+
+    async def group_lagging(self, consumer: AIOKafkaConsumer) -> set[str]:
+        """Sources whose topic another consumer of the group has not read to its end yet (the
+        positions every consumer saves, against the partitions' end offsets)."""
+        mine = consumer.assignment()
+        others = [
+            TopicPartition(topic, p)
+            for topic in ALL_TOPICS
+            for p in consumer.partitions_for_topic(topic) or ()
+            if TopicPartition(topic, p) not in mine
+        ]
+        if not others:
+            return set()
+        try:
+            end = await consumer.end_offsets(others)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning("end offsets of the group's other partitions unknown (%s)", exc)
+            return set(TOPIC_BY_SOURCE)
+        saved = await db_positions(self.maker)
+        behind: set[str] = set()
+        for tp in others:
+            position = saved.get((tp.topic, tp.partition))
+            if (position.offset if position else 0) < end[tp]:
                 behind.update(s for s, topic in TOPIC_BY_SOURCE.items() if topic == tp.topic)
         return behind
 
