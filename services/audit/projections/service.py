@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -42,17 +43,20 @@ async def fold(
     stats = await gaps.load_stats(session, {s.event.source for s in stored})
     windows = await alerts.Windows.load(session, stored, rules)
     fills: list[StoredEvent] = []
+    opened: list[dict[str, Any]] = []
     for item in stored:
-        if await gaps.count_in_sequence(session, item, stats):
+        if gaps.count_in_sequence(item, stats, opened):
             fills.append(item)
         if item.event.source == "audit":
             # A gap_detected event reads the gap's state: the fills before it must be applied.
+            await gaps.insert_gaps(session, opened)
             await gaps.apply_fills(session, fills)
             fills = []
             await alerts.apply_audit_event(session, item, stats)
             drafts += await alerts.raise_audit_alerts(session, item)
             continue
         drafts += await alerts.raise_for(session, item, windows, rules)
+    await gaps.insert_gaps(session, opened)
     await gaps.apply_fills(session, fills)
     await history.apply(session, stored)
     await actors.apply(session, stored)
