@@ -120,26 +120,26 @@ async def apply_fills(session: AsyncSession, fills: Sequence[StoredEvent]) -> No
             continue
         missing = gap.missing - len(hits)
         if missing > 0:
-            counted.append({"gap_id": gap.id, "left": missing})
+            counted.append({"b_gap": gap.id, "b_left": missing})
             continue
         done = max(hits, key=lambda i: i.position).recorded_at
-        closed.append({"gap_id": gap.id, "done": done})
+        closed.append({"b_gap": gap.id, "b_done": done})
     if counted:
         await session.execute(
-            update(GAP).where(GAP.c.id == bindparam("gap_id")).values(missing=bindparam("left")),
+            update(GAP).where(GAP.c.id == bindparam("b_gap")).values(missing=bindparam("b_left")),
             counted,
         )
     if closed:
         await session.execute(
             update(GAP)
-            .where(GAP.c.id == bindparam("gap_id"))
-            .values(missing=0, resolved_at=bindparam("done")),
+            .where(GAP.c.id == bindparam("b_gap"))
+            .values(missing=0, resolved_at=bindparam("b_done")),
             closed,
         )
         await session.execute(
             update(ALERT)
-            .where(ALERT.c.gap_id == bindparam("gap_id"), ALERT.c.resolved_at.is_(None))
-            .values(resolved_at=bindparam("done")),
+            .where(ALERT.c.gap_id == bindparam("b_gap"), ALERT.c.resolved_at.is_(None))
+            .values(resolved_at=bindparam("b_done")),
             closed,
         )
 
