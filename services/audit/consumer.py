@@ -549,6 +549,7 @@ class AuditConsumer:
             drafts = await self.gaps.drafts(session, lagging)
             if drafts:
                 await append_audit(session, drafts, self.rules)
+        self.gaps.note_drafted(drafts)
         if drafts:
             log.warning("%d sequence gap(s) still open after the grace period", len(drafts))
 
