@@ -1,7 +1,9 @@
 """The audit consumer: `python -m audit.consumer` reads every event topic into the store.
 
-Each batch is appended, folded and quarantined in one transaction together with the
-partition positions it moves to; Kafka's committed offsets are only a hint.
+Each batch is appended and quarantined in one transaction together with the partition
+positions it moves to; Kafka's committed offsets are only a hint. Several consumers may share
+the group. The projector (a task of every consumer, one at a time across them) folds the store
+into the projections by position, in transactions of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit.alerts import mail
 from audit.core.logs import SavedPosition, fingerprint, reset_reason
+from audit.core.models import StoredEvent
 from audit.gaps.detector import GapDetector
 from audit.gaps.models import ResendRequest
 from audit.ingest.models import ConsumerPosition
@@ -30,7 +33,6 @@ from audit.ingest.service import (
     Poison,
     append_audit,
     drain_pending,
-    ingest,
     parse,
     quarantine,
     record_resets,
@@ -38,14 +40,24 @@ from audit.ingest.service import (
 )
 from audit.ingest.signatures import SourceKeys, raise_forged_alerts, taken
 from audit.log.sequencer import Sequencer
+from audit.projections.service import project, projected
 from audit.settings import Settings
-from audit.store.service import Signer, checkpoint, checkpoint_private_key
+from audit.store.service import (
+    Signer,
+    checkpoint,
+    checkpoint_private_key,
+    fresh_of,
+    head,
+    write,
+)
 from common.db import make_engine, make_sessionmaker, utcnow
 from common.events import ALL_TOPICS, HEARTBEAT_TOPIC, TOPIC_BY_SOURCE, format_time
 from common.kafka import client_options
 from common.signing import SigningKeyError
 
 log = logging.getLogger("ohs.audit.consumer")
+# At most this many appended events are kept for the projector (beyond, it parses bodies).
+KNOWN_MAX = 10_000
 
 
 async def db_positions(
@@ -73,6 +85,8 @@ class _SeekToDatabase(ConsumerRebalanceListener):
         restarted broker's log may already be longer than a saved position. Paused until
         checked (a check that fails here is retried by the consumer's loop)."""
         owner, partitions = self.owner, list(assigned)
+        # Said once per rebalance: which consumer of the group reads what.
+        log.info("assigned %s", " ".join(sorted(f"{tp.topic}/{tp.partition}" for tp in partitions)))
         if owner.consumer is None or not partitions:
             return
         owner.consumer.pause(*partitions)
@@ -90,7 +104,7 @@ class AuditConsumer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.rules = settings.rules()
-        self.engine = make_engine(settings.database_url, pool_size=3)
+        self.engine = make_engine(settings.database_url, pool_size=5)
         self.maker = make_sessionmaker(self.engine)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
@@ -112,6 +126,38 @@ class AuditConsumer:
         self.resets = 0
         self.stored = 0
         self.quarantined = 0
+        self.projected = 0
+        # Events this process appended, by position, until the projector folds them (so it
+        # need not parse their bodies again); set when there is something new to fold.
+        self.known: dict[int, StoredEvent] = {}
+        self.appended = asyncio.Event()
+
+    def remember(self, stored: list[StoredEvent]) -> None:
+        """Hand committed events to the projector."""
+        if stored:
+            if len(self.known) >= KNOWN_MAX:
+                # Folded by another consumer's projector (or a rebuild), or far behind.
+                self.known.clear()
+            self.known.update((s.position, s) for s in stored)
+            self.appended.set()
+
+    async def run_projector(self, stop: asyncio.Event) -> None:
+        """Fold the store into the projections until stop is set (waits when caught up)."""
+        limit = self.settings.projector_batch_size
+        while not stop.is_set():
+            self.appended.clear()
+            try:
+                async with self.maker() as session, session.begin():
+                    moved = await project(session, self.rules, limit, self.known)
+            except Exception:
+                log.exception("projector failed; retrying in 1s")
+                moved = 0
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1)
+            self.projected += moved
+            if moved < limit:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.appended.wait(), 0.2)
 
     async def seek_to_database(self, partitions: list[TopicPartition]) -> None:
         """Seek each partition to its database position (or the beginning); the positions
@@ -241,6 +287,7 @@ class AuditConsumer:
         """Consume until stop is set; reconnect with backoff on broker or database trouble."""
         backoff = 0.5
         mailer = None
+        projector = asyncio.create_task(self.run_projector(stop))
         if mail.enabled(self.settings):
             mailer = asyncio.create_task(
                 mail.AlertMailer(self.settings, self.maker, None).run(stop)
@@ -271,6 +318,7 @@ class AuditConsumer:
         if mailer is not None:
             await mailer
         await sequencer
+        await projector
         await self.engine.dispose()
 
     async def _run(self, stop: asyncio.Event) -> None:
@@ -394,11 +442,14 @@ class AuditConsumer:
         async with self.maker() as session, session.begin():
             await record_resets(session, resets, self.rules)
             refused: list[tuple[Incoming, str]] = []
-            stored = await ingest(session, good, self.rules, refused)
+            fresh = await fresh_of(session, good, refused)
             poison += taken(refused)
             await quarantine(session, poison)
-            stored += await raise_forged_alerts(session, poison, self.rules)
             await save_positions(session, positions)
+            # Last: these take the chain lock, held only to the commit.
+            stored = await raise_forged_alerts(session, poison, self.rules)
+            stored += await write(session, fresh)
+        self.remember(stored)
         for key, (offset, _) in positions.items():
             self.expected[key] = offset
         self.resets += len(resets)
@@ -425,16 +476,19 @@ class AuditConsumer:
             async with self.maker() as session, session.begin():
                 moved = await drain_pending(session, self.rules, self.settings.consumer_batch_size)
             self.stored += moved
+            if moved:
+                self.appended.set()
             if moved < self.settings.consumer_batch_size:
                 return
 
     async def lagging_sources(self) -> set[str]:
-        """Sources with events still unread in this consumer's partitions of their topic.
+        """Sources with events still unread in the group's partitions of their topic.
 
         A hole in such a source's numbers is most likely backlog on a slower partition, not a
         loss: gap alerts and resend requests wait until the topic is read to its end."""
         consumer = self.consumer
-        if consumer is None:
+        if consumer is None or await self.projector_behind():
+            # Holes are seen by the projector: one behind the store has not seen their fills.
             return set(TOPIC_BY_SOURCE)
         behind: set[str] = set()
         for tp in consumer.assignment():
@@ -445,7 +499,39 @@ class AuditConsumer:
                 self.unverified.add(tp)
             if high is None or position < high:
                 behind.update(s for s, topic in TOPIC_BY_SOURCE.items() if topic == tp.topic)
+        return behind | await self.group_lagging(consumer)
+
+    async def group_lagging(self, consumer: AIOKafkaConsumer) -> set[str]:
+        """Sources whose topic another consumer of the group has not read to its end yet (the
+        positions every consumer saves, against the partitions' end offsets)."""
+        mine = consumer.assignment()
+        others = [
+            TopicPartition(topic, p)
+            for topic in ALL_TOPICS
+            for p in consumer.partitions_for_topic(topic) or ()
+            if TopicPartition(topic, p) not in mine
+        ]
+        if not others:
+            return set()
+        try:
+            end = await consumer.end_offsets(others)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning("end offsets of the group's other partitions unknown (%s)", exc)
+            return set(TOPIC_BY_SOURCE)
+        saved = await db_positions(self.maker)
+        behind: set[str] = set()
+        for tp in others:
+            position = saved.get((tp.topic, tp.partition))
+            if (position.offset if position else 0) < end[tp]:
+                behind.update(s for s, topic in TOPIC_BY_SOURCE.items() if topic == tp.topic)
         return behind
+
+    async def projector_behind(self) -> bool:
+        """Whether the store holds events the projections have not folded yet."""
+        async with self.maker() as session:
+            last = await projected(session)
+            position, _ = await head(session)
+        return position > last
 
     async def housekeeping(self) -> None:
         """About once a second: alert on gaps past their grace, ask for resends, checkpoint."""
@@ -473,6 +559,7 @@ class AuditConsumer:
             drafts = await self.gaps.drafts(session, lagging)
             if drafts:
                 await append_audit(session, drafts, self.rules)
+        self.gaps.note_drafted(drafts)
         if drafts:
             log.warning("%d sequence gap(s) still open after the grace period", len(drafts))
 
@@ -536,8 +623,9 @@ async def _main() -> None:
         raise SystemExit(f"audit consumer: {exc}") from None
     await consumer.run(stop)
     log.info(
-        "audit consumer stopped: %d stored, %d quarantined", consumer.stored, consumer.quarantined
-    )
+        "audit consumer stopped: %d stored, %d quarantined, %d projected",
+        consumer.stored, consumer.quarantined, consumer.projected,
+    )  # fmt: skip
 
 
 def main() -> None:

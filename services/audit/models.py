@@ -3,7 +3,14 @@
 from audit.contests.models import Contest
 from audit.ingest.models import ConsumerPosition, LogReset, PendingEvent, Quarantine
 from audit.log.models import LogCheckpoint, LogTile
-from audit.projections.models import AccessEntry, ActorActivity, Alert, Gap, SourceStat
+from audit.projections.models import (
+    AccessEntry,
+    ActorActivity,
+    Alert,
+    Gap,
+    ProjectionPosition,
+    SourceStat,
+)
 from audit.store.models import Checkpoint, Event, SigningKey
 
 __all__ = [
@@ -19,6 +26,7 @@ __all__ = [
     "LogReset",
     "LogTile",
     "PendingEvent",
+    "ProjectionPosition",
     "Quarantine",
     "SigningKey",
     "SourceStat",

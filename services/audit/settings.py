@@ -39,6 +39,8 @@ class Settings(ServiceSettings):
     consumer_group: str = "audit"
     consumer_batch_size: int = 500
     consumer_linger_seconds: float = 0.1
+    # Stored events the projector folds per transaction.
+    projector_batch_size: int = 2000
     # Kafka refuses less than 6 s (group.min.session.timeout.ms); the development stack's
     # Tansu holds a join up to half of it, so there it is 2 s (common.devstack).
     consumer_session_timeout_ms: int = 10_000

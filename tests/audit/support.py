@@ -137,7 +137,15 @@ async def publish(producer: SignedProducer, *envelopes: AccessEvent) -> None:
 
 
 async def stored(db: asyncpg.Connection, *envelopes: AccessEvent) -> bool:
-    """Whether every envelope is in the store."""
+    """Whether every envelope is in the store and folded into the projections."""
     ids = [e.event_id for e in envelopes]
-    n = await db.fetchval("SELECT count(*) FROM event WHERE event_id = ANY($1::uuid[])", ids)
-    return bool(n == len(ids))
+    row = await db.fetchrow(
+        "SELECT count(*) AS n, max(position) AS last FROM event WHERE event_id = ANY($1::uuid[])",
+        ids,
+    )
+    if row["n"] != len(ids):
+        return False
+    folded = await db.fetchval(
+        "SELECT position FROM projection_position WHERE name = 'projections'"
+    )
+    return not ids or (folded or 0) >= row["last"]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from common.devstack import Stack
+from common.devstack import REPO, Stack
 from tests.audit.support import Events, SignedProducer, care, publish, staff, stored
 from tests.helpers import eventually
 
@@ -224,3 +229,62 @@ class TestTailGaps:
         await eventually(
             lambda: db.fetchval("SELECT resolved_at IS NOT NULL FROM gap WHERE id = $1", gap["id"])
         )
+
+
+def assignment(path: Path) -> set[int] | None:
+    """The access-events partitions of a consumer's last assignment in its log, if any."""
+    if not path.exists():
+        return None
+    lines = [line for line in path.read_text().splitlines() if " assigned " in line]
+    if not lines:
+        return None
+    names = lines[-1].split(" assigned ", 1)[1].split()
+    return {int(n.split("/")[1]) for n in names if n.startswith("access-events/")}
+
+
+def another_consumer(stack: Stack, log: Path) -> subprocess.Popen[bytes]:
+    """A second `python -m audit.consumer` in the stack's group, logging to its own file."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "audit.consumer"],
+            env=stack.child_env("audit-consumer", stack.env()),
+            cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+class TestTwoConsumers:
+    async def test_both_consumers_of_the_group_store_events(
+        self, stack: Stack, db: asyncpg.Connection, producer: SignedProducer, events: Events
+    ):
+        first_log = stack.logs / "audit-consumer.log"
+        second_log = stack.logs / f"audit-consumer-{uuid.uuid4().hex[:8]}.log"
+        second = another_consumer(stack, second_log)
+        try:
+
+            async def split() -> tuple[set[int], set[int]] | None:
+                a, b = assignment(first_log), assignment(second_log)
+                if a and b and not a & b and a | b == {0, 1, 2}:
+                    return a, b
+                return None
+
+            mine, theirs = await eventually(split, timeout=40)
+            batch = [
+                await events.make(worker_id=str(uuid.uuid4()), actor=staff(), details=care())
+                for _ in range(60)
+            ]
+            await publish(producer, *batch)
+            await eventually(lambda: stored(db, *batch), timeout=40)
+            rows = await db.fetch(
+                "SELECT DISTINCT origin_partition FROM event WHERE event_id = ANY($1::uuid[])",
+                [e.event_id for e in batch],
+            )
+            partitions = {r["origin_partition"] for r in rows}
+            assert partitions & mine and partitions & theirs
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(second.wait, 30)
+        final = second_log.read_text().splitlines()[-1]
+        assert "audit consumer stopped" in final
+        assert int(final.split("stopped: ")[1].split()[0]) > 0
+        # The stack's consumer reads every partition again before the next test.
+        await eventually(lambda: asyncio.sleep(0, assignment(first_log) == {0, 1, 2}), timeout=40)

@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from audit.core.hashing import checkpoint_message
+from audit.projections.service import PROJECTOR_LOCK
 from audit.store.service import CHAIN_LOCK
 from common.devstack import REPO, Stack
 from common.events import format_time
@@ -25,6 +26,8 @@ from tests.audit.support import Events, SignedProducer, care, dsn, publish, staf
 from tests.helpers import Account, admin, eventually, make_user
 
 pytestmark = pytest.mark.asyncio
+# When a row was written, not what it says: a replay writes it again later.
+WHEN_PROJECTED = frozenset({"projected_at"})
 PROJECTIONS = {
     "access_entry": "position",
     "actor_activity": "user_id",
@@ -60,14 +63,21 @@ async def integrity(stack: Stack, http: httpx.AsyncClient, who: Account) -> dict
 
 @contextlib.asynccontextmanager
 async def intruder(db: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    """The superuser with the append-only trigger off; appenders wait on the chain lock."""
-    await db.execute("SELECT pg_advisory_lock($1)", CHAIN_LOCK)
+    """The superuser with the append-only trigger off; appenders wait on the chain lock, and
+    the projector on its own (it must not fold a forged row the test removes again)."""
+    # ALTER TABLE outside the locks: an appender holding the table while it waits for the
+    # chain lock would be a deadlock.
     await db.execute("ALTER TABLE event DISABLE TRIGGER event_append_only")
+    await db.execute(
+        "SELECT pg_advisory_lock($1), pg_advisory_lock($2)", CHAIN_LOCK, PROJECTOR_LOCK
+    )
     try:
         yield db
     finally:
+        await db.execute(
+            "SELECT pg_advisory_unlock($1), pg_advisory_unlock($2)", CHAIN_LOCK, PROJECTOR_LOCK
+        )
         await db.execute("ALTER TABLE event ENABLE TRIGGER event_append_only")
-        await db.execute("SELECT pg_advisory_unlock($1)", CHAIN_LOCK)
 
 
 class TestAppendOnly:
@@ -313,7 +323,10 @@ async def snapshot(db: asyncpg.Connection) -> tuple[int, dict]:
     async with db.transaction(isolation="repeatable_read"):
         head = await db.fetchval("SELECT max(position) FROM event")
         tables = {
-            t: [tuple(r) for r in await db.fetch(f"SELECT * FROM {t} ORDER BY {key}")]
+            t: [
+                tuple(v for k, v in r.items() if k not in WHEN_PROJECTED)
+                for r in await db.fetch(f"SELECT * FROM {t} ORDER BY {key}")
+            ]
             for t, key in PROJECTIONS.items()
         }
     return head, tables
@@ -380,4 +393,9 @@ class TestReplay:
 
 
 async def _no_pending(db: asyncpg.Connection) -> bool:
-    return not await db.fetchval("SELECT count(*) FROM pending_event")
+    if await db.fetchval("SELECT count(*) FROM pending_event"):
+        return False
+    folded = await db.fetchval(
+        "SELECT position FROM projection_position WHERE name = 'projections'"
+    )
+    return bool(folded == await db.fetchval("SELECT coalesce(max(position), 0) FROM event"))

@@ -22,13 +22,15 @@ class TestQuickBench:
         assert results["quick"] is True and results["machine"]["cores"]
         scenarios = results["scenarios"]
         assert set(scenarios) == {
-            "raw_limits", "reads", "pipeline", "projection_lag", "history_query",
+            "raw_limits", "reads", "pipeline", "drain", "projection_lag", "history_query",
             "restart_catch_up",
         }  # fmt: skip
         assert scenarios["restart_catch_up"]["restart_catch_up_s"] > 0
         assert scenarios["reads"]["audited_throughput_per_s"] > 0
         assert scenarios["reads"]["unaudited_throughput_per_s"] > 0
         assert scenarios["pipeline"]["stored_events_per_s"] > 0
+        assert scenarios["drain"]["drain_events_per_s"] > 0
+        assert scenarios["drain"]["stored"] == scenarios["drain"]["events"]
         assert scenarios["projection_lag"]["events_measured"] > 0
         assert scenarios["history_query"]["queries"] > 0
         assert scenarios["history_query"]["entries_with_receipt"] > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,19 @@ class GapDetector:
     tails: dict[str, tuple[int, float]] = field(default_factory=dict)
     announced: dict[str, int] = field(default_factory=dict)
     resent: dict[str, float] = field(default_factory=dict)
+    # Gaps whose gap_detected event this process has committed: until the projector links
+    # their alert they are still "unalerted", and drafting them again every second (only to
+    # drop them on event_id) was the consumers' main work with thousands of gaps open.
+    drafted: set[uuid.UUID] = field(default_factory=set)
+
+    def note_drafted(self, drafts: list[EventDraft]) -> None:
+        """Remember the gaps of committed gap_detected events."""
+        if len(self.drafted) > 100_000:
+            self.drafted.clear()
+        for draft in drafts:
+            gap_id = (draft.details or {}).get("gap_id")
+            if gap_id is not None:
+                self.drafted.add(uuid.UUID(str(gap_id)))
 
     def note_heartbeat(self, raw: bytes | None) -> None:
         """Remember how far a source says it published (a malformed beat is ignored)."""
@@ -75,7 +89,7 @@ class GapDetector:
         out = []
         for gap in await gaps.open_gaps(session, set(TOPIC_BY_SOURCE), alerted=False):
             opened = now - (wall - gap.opened_at).total_seconds()
-            if self._patient(gap.source in lagging, opened):
+            if gap.id in self.drafted or self._patient(gap.source in lagging, opened):
                 continue
             out.append(
                 gap_detected(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,9 +51,9 @@ def _stat(stats: Stats, source: str, occurred_at: datetime, recorded_at: datetim
     return stat
 
 
-async def count_in_sequence(session: AsyncSession, item: StoredEvent, stats: Stats) -> bool:
-    """Count the event in its source's sequence (opening a gap over a hole it reveals);
-    True when it may fill an earlier hole."""
+def count_in_sequence(item: StoredEvent, stats: Stats, opened: list[dict[str, Any]]) -> bool:
+    """Count the event in its source's sequence (a hole it reveals goes to `opened`, written
+    by insert_gaps); True when it may fill an earlier hole."""
     event = item.event
     stat = _stat(stats, event.source, event.occurred_at, item.recorded_at)
     stat.events += 1
@@ -63,26 +63,34 @@ async def count_in_sequence(session: AsyncSession, item: StoredEvent, stats: Sta
     stat.max_seq = change.new_max
     if change.opened is not None:
         first, last = change.opened
-        await session.execute(
-            pg_insert(GAP)
-            .values(
-                id=derived_id("gap", event.source, first, last),
-                source=event.source,
-                from_seq=first,
-                to_seq=last,
-                missing=last - first + 1,
-                opened_at=item.recorded_at,
-            )
-            .on_conflict_do_nothing()
+        opened.append(
+            {
+                "id": derived_id("gap", event.source, first, last),
+                "source": event.source,
+                "from_seq": first,
+                "to_seq": last,
+                "missing": last - first + 1,
+                "opened_at": item.recorded_at,
+            }
         )
     return change.fills
+
+
+async def insert_gaps(session: AsyncSession, opened: list[dict[str, Any]]) -> None:
+    """Write the gaps opened so far in a batch, in one statement run for all; empties the list."""
+    # Two consumers reading a source's partitions at different speeds open a gap at nearly
+    # every event of the faster one: a statement per gap made the projector the bottleneck.
+    if opened:
+        await session.execute(pg_insert(GAP).on_conflict_do_nothing(), list(opened))
+        opened.clear()
 
 
 async def apply_fills(session: AsyncSession, fills: Sequence[StoredEvent]) -> None:
     """Count late arrivals against the open gaps they fall in; close the gaps they complete."""
     # Gaps never overlap and a new event fills one number once (duplicates are dropped on
     # event_id before folding), so a countdown per gap replaces counting its range. Partitions
-    # interleave one source's numbers all the time: this runs once per batch, not per event.
+    # interleave one source's numbers all the time: this runs once per batch, not per event,
+    # and its updates go as one statement run for all the gaps touched.
     if not fills:
         return
     by_source: dict[str, list[StoredEvent]] = {}
@@ -103,6 +111,8 @@ async def apply_fills(session: AsyncSession, fills: Sequence[StoredEvent]) -> No
                 )
             )
         ).all()
+    counted: list[dict[str, Any]] = []
+    closed: list[dict[str, Any]] = []
     for gap in open_gaps:
         items, numbers = by_source[gap.source], seqs[gap.source]
         hits = items[bisect_left(numbers, gap.from_seq) : bisect_right(numbers, gap.to_seq)]
@@ -110,16 +120,27 @@ async def apply_fills(session: AsyncSession, fills: Sequence[StoredEvent]) -> No
             continue
         missing = gap.missing - len(hits)
         if missing > 0:
-            await session.execute(update(GAP).where(GAP.c.id == gap.id).values(missing=missing))
+            counted.append({"b_gap": gap.id, "b_left": missing})
             continue
         done = max(hits, key=lambda i: i.position).recorded_at
+        closed.append({"b_gap": gap.id, "b_done": done})
+    if counted:
         await session.execute(
-            update(GAP).where(GAP.c.id == gap.id).values(missing=0, resolved_at=done)
+            update(GAP).where(GAP.c.id == bindparam("b_gap")).values(missing=bindparam("b_left")),
+            counted,
+        )
+    if closed:
+        await session.execute(
+            update(GAP)
+            .where(GAP.c.id == bindparam("b_gap"))
+            .values(missing=0, resolved_at=bindparam("b_done")),
+            closed,
         )
         await session.execute(
             update(ALERT)
-            .where(ALERT.c.gap_id == gap.id, ALERT.c.resolved_at.is_(None))
-            .values(resolved_at=done)
+            .where(ALERT.c.gap_id == bindparam("b_gap"), ALERT.c.resolved_at.is_(None))
+            .values(resolved_at=bindparam("b_done")),
+            closed,
         )
 
 

@@ -16,7 +16,6 @@ from audit.core.models import RuleSettings, StoredEvent, derived_id
 from audit.core.trail import log_reset
 from audit.ingest.models import ConsumerPosition, LogReset, Quarantine
 from audit.ingest.signatures import SourceKeys
-from audit.projections.service import fold
 from audit.store.service import Incoming, append, lock_chain, next_seq
 from audit.tables import table_of
 from audit.trail import PENDING, draft_of
@@ -47,10 +46,9 @@ class Poison:
     kid: str | None = None
 
 
-def parse(message: Message, keys: SourceKeys) -> Incoming | Poison:
-    """An envelope to append, or the reason the message is poison (or forged)."""
-    if message.value is None:
-        return Poison(message, "empty message")
+def _refusal(message: Message) -> AccessEvent | Poison:
+    """Why a value is no access-event/1, in the words of each step (JSON, object, fields)."""
+    assert message.value is not None
     try:
         document = json.loads(message.value)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -58,13 +56,27 @@ def parse(message: Message, keys: SourceKeys) -> Incoming | Poison:
     if not isinstance(document, dict):
         return Poison(message, "invalid envelope: not a JSON object")
     try:
-        event = AccessEvent.model_validate(document)
+        return AccessEvent.model_validate(document)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'envelope'}: {e['msg']}"
             for e in exc.errors()[:5]
         )
         return Poison(message, f"not an access-event/1: {problems}")
+
+
+def parse(message: Message, keys: SourceKeys) -> Incoming | Poison:
+    """An envelope to append, or the reason the message is poison (or forged)."""
+    if message.value is None:
+        return Poison(message, "empty message")
+    try:
+        # One pass in pydantic-core for the envelopes that are fine (nearly all of them).
+        event = AccessEvent.model_validate_json(message.value)
+    except ValidationError:
+        refused = _refusal(message)
+        if isinstance(refused, Poison):
+            return refused
+        event = refused
     expected = TOPIC_BY_SOURCE.get(event.source)
     if expected != message.topic:
         # The audit's own source never comes from the broker: that would be a forgery.
@@ -80,35 +92,17 @@ def parse(message: Message, keys: SourceKeys) -> Incoming | Poison:
     return Incoming(event, message.topic, message.partition, message.offset, message)
 
 
-async def ingest(
-    session: AsyncSession,
-    incoming: Sequence[Incoming],
-    rules: RuleSettings,
-    refused: list[tuple[Incoming, str]] | None = None,
-) -> list[StoredEvent]:
-    """Append, fold, and append the alerts they raise (themselves events); no commit here.
-
-    Envelopes whose (source, source_seq) the store holds under another event_id are not
-    appended: they go to `refused` with the reason."""
-    stored = await append(session, incoming, refused)
-    drafts = await fold(session, stored, rules)
-    if drafts:
-        stored += await append_audit(session, drafts, rules)
-    return stored
-
-
 async def append_audit(
-    session: AsyncSession, drafts: Sequence[EventDraft], rules: RuleSettings
+    session: AsyncSession, drafts: Sequence[EventDraft], rules: RuleSettings | None = None
 ) -> list[StoredEvent]:
-    """Number the audit service's own drafts (source "audit"), append and fold them."""
+    """Number the audit service's own drafts (source "audit") and append them; the projector
+    folds them like any event. Holds the chain lock to the commit: call it last."""
+    if not drafts:
+        return []
     await lock_chain(session)
     seq = await next_seq(session, "audit")
     events = [Incoming(draft.sequenced(seq + i)) for i, draft in enumerate(drafts)]
-    stored = await append(session, events)
-    more = await fold(session, stored, rules)
-    if more:
-        stored += await append_audit(session, more, rules)
-    return stored
+    return await append(session, events)
 
 
 async def drain_pending(session: AsyncSession, rules: RuleSettings, limit: int = 500) -> int:
@@ -123,8 +117,8 @@ async def drain_pending(session: AsyncSession, rules: RuleSettings, limit: int =
     ).all()
     if not rows:
         return 0
-    await append_audit(session, [draft_of(r.draft) for r in rows], rules)
     await session.execute(delete(PENDING).where(PENDING.c.id.in_([r.id for r in rows])))
+    await append_audit(session, [draft_of(r.draft) for r in rows], rules)
     return len(rows)
 
 
@@ -137,21 +131,20 @@ async def save_positions(
         return
     table = table_of(ConsumerPosition)
     now = utcnow()
-    stmt = pg_insert(table).values(
-        [
-            {"topic": t, "partition": p, "next_offset": o, "fingerprint": f, "updated_at": now}
-            for (t, p), (o, f) in positions.items()
-        ]
-    )
+    stmt = pg_insert(table)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[table.c.topic, table.c.partition],
             set_={
                 "next_offset": stmt.excluded.next_offset,
                 "fingerprint": stmt.excluded.fingerprint,
-                "updated_at": now,
+                "updated_at": stmt.excluded.updated_at,
             },
-        )
+        ),
+        [
+            {"topic": t, "partition": p, "next_offset": o, "fingerprint": f, "updated_at": now}
+            for (t, p), (o, f) in positions.items()
+        ],
     )
 
 
@@ -173,7 +166,8 @@ async def quarantine(session: AsyncSession, poison: Sequence[Poison]) -> None:
         }
         for p in poison
     ]
-    await session.execute(pg_insert(table).values(rows).on_conflict_do_nothing())
+    # One cached statement for many rows (a multi-row VALUES is compiled anew every time).
+    await session.execute(pg_insert(table).on_conflict_do_nothing(), rows)
 
 
 async def record_resets(

@@ -11,6 +11,8 @@ entry.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.core.models import RuleSettings, StoredEvent, derived_id
@@ -31,7 +35,6 @@ from common.signing import (
     header,
     kid_of,
     load_public_key,
-    verify,
 )
 
 if TYPE_CHECKING:
@@ -93,12 +96,27 @@ def parse_source_keys_json(document: Any) -> dict[str, dict[str, Ed25519PublicKe
     return keys
 
 
+def _verified(verifier: VerifyKey, data: bytes, signature_b64: bytes) -> bool:
+    try:
+        verifier.verify(data, base64.b64decode(signature_b64, validate=True))
+    except (BadSignatureError, binascii.Error, ValueError, TypeError):
+        return False
+    return True
+
+
 class SourceKeys:
     """The public keys of every publishing source, by kid."""
 
     def __init__(self, keys: Mapping[str, Mapping[str, Ed25519PublicKey]]) -> None:
         self.keys = {s: dict(k) for s, k in keys.items()}
         self.owner = {kid: s for s, by_kid in self.keys.items() for kid in by_kid}
+        # The same keys for libsodium: every envelope is verified, and its verify is the
+        # cheaper half of the consumer's work per event.
+        self.verifiers = {
+            (s, kid): VerifyKey(key.public_bytes_raw())
+            for s, by_kid in self.keys.items()
+            for kid, key in by_kid.items()
+        }
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SourceKeys:
@@ -125,13 +143,13 @@ class SourceKeys:
         if sig is None or raw_kid is None:
             return "unsigned", None
         kid = raw_kid.decode("ascii", "replace")[:64]
-        key = self.keys.get(source, {}).get(kid)
-        if key is None:
+        verifier = self.verifiers.get((source, kid))
+        if verifier is None:
             owner = self.owner.get(kid)
             if owner is not None:
                 return f"kid {kid} is a key of {owner}, not of {source}", kid
             return f"unknown kid {kid} for {source}", kid
-        if not verify(key, data, sig):
+        if not _verified(verifier, data, sig):
             return f"bad signature under kid {kid}", kid
         return "", kid
 

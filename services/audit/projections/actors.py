@@ -46,7 +46,8 @@ async def apply(session: AsyncSession, batch: Sequence[StoredEvent]) -> list[dic
     rows = decide(batch)
     if not rows:
         return rows
-    stmt = pg_insert(ACTOR).values(rows)
+    # One cached statement run for many rows: a multi-row VALUES is compiled anew every batch.
+    stmt = pg_insert(ACTOR)
     ex = stmt.excluded
     await session.execute(
         stmt.on_conflict_do_update(
@@ -61,6 +62,7 @@ async def apply(session: AsyncSession, batch: Sequence[StoredEvent]) -> list[dic
                 "first_at": func.least(ACTOR.c.first_at, ex.first_at),
                 "last_at": func.greatest(ACTOR.c.last_at, ex.last_at),
             },
-        )
+        ),
+        rows,
     )
     return rows

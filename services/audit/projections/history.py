@@ -12,6 +12,7 @@ from audit.core.folding import history_entry
 from audit.core.models import StoredEvent
 from audit.projections.models import AccessEntry
 from audit.tables import table_of
+from common.db import utcnow
 
 ENTRY = table_of(AccessEntry)
 
@@ -24,6 +25,9 @@ def decide(batch: Sequence[StoredEvent]) -> list[dict[str, Any]]:
 async def apply(session: AsyncSession, batch: Sequence[StoredEvent]) -> list[dict[str, Any]]:
     """Nothing to load: decide the rows, write them; returns them."""
     rows = decide(batch)
+    now = utcnow()
+    for row in rows:
+        row["projected_at"] = now
     if rows:
         await session.execute(insert(ENTRY), rows)
     return rows

@@ -35,6 +35,18 @@ class AccessEntry(SQLModel, table=True):
     part: str | None = Field(default=None, max_length=64)
     purpose: str | None = Field(default=None, sa_column=Column(Text))
     details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    # When the projector wrote the entry (projection lag is measured from it).
+    projected_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class ProjectionPosition(SQLModel, table=True):
+    """The store position the projections have folded up to, moved in the same transaction."""
+
+    __tablename__ = "projection_position"
+
+    name: str = Field(primary_key=True, max_length=32)
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class ActorActivity(SQLModel, table=True):

@@ -20,8 +20,8 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from audit.core.chain import ChainVerifier, columns_of, link
-from audit.core.hashing import GENESIS, checkpoint_message
+from audit.core.chain import ChainVerifier, body_of, columns_of
+from audit.core.hashing import GENESIS, checkpoint_message, link_hash
 from audit.core.models import Break, ChainRow, StoredEvent
 from audit.store.models import Checkpoint, Event, SigningKey
 from audit.tables import table_of
@@ -30,6 +30,11 @@ from common.events import AccessEvent, format_time
 from common.signing import SigningKeyError, key_from_secret, load_public_key
 
 CHAIN_LOCK = zlib.crc32(b"audit-chain")
+COPY_COLUMNS = (
+    "position", "event_id", "source", "source_seq", "occurred_at", "recorded_at", "worker_id",
+    "actor_user_id", "actor_profile", "action", "outcome", "origin_topic", "origin_partition",
+    "origin_offset", "body", "prev_hash", "hash",
+)  # fmt: skip
 KEY_LOCK = zlib.crc32(b"audit-signing-key")
 EVENT = table_of(Event)
 
@@ -104,6 +109,74 @@ async def _refuse_taken(
     return kept
 
 
+async def fresh_of(
+    session: AsyncSession,
+    incoming: Sequence[Incoming],
+    refused: list[tuple[Incoming, str]] | None = None,
+) -> list[Incoming]:
+    """The envelopes not stored yet (dedup on event_id), without a taken (source, source_seq).
+
+    Outside the chain lock: an appender racing on the same event fails the store's UNIQUE
+    constraints under the lock, and its batch is read again (and deduplicated here)."""
+    unique: dict[str, Incoming] = {}
+    for item in incoming:
+        unique.setdefault(str(item.event.event_id), item)
+    if not unique:
+        return []
+    existing = {
+        str(e)
+        for e in (
+            await session.execute(
+                select(EVENT.c.event_id).where(EVENT.c.event_id.in_(list(unique)))
+            )
+        ).scalars()
+    }
+    fresh = [i for k, i in unique.items() if k not in existing]
+    if fresh:
+        fresh = await _refuse_taken(session, fresh, refused)
+    return fresh
+
+
+async def write(session: AsyncSession, fresh: Sequence[Incoming]) -> list[StoredEvent]:
+    """Number, link and COPY envelopes already checked by fresh_of; the caller commits next.
+
+    The chain lock is taken here and held to the commit: positions are dense in commit order
+    (a reader that sees position p sees every position before it), and everything else of
+    the batch (parsing, verifying, deduplicating, projecting) happens outside it."""
+    if not fresh:
+        return []
+    # Within a batch, sequence order makes partitions interleave without transient gaps.
+    ordered = sorted(fresh, key=lambda i: (i.event.source, i.event.source_seq))
+    bodies = [body_of(i.event) for i in ordered]
+    columns = [columns_of(i.event) for i in ordered]
+    await lock_chain(session)
+    position, prev_hash = await head(session)
+    recorded_at = utcnow()
+    stamp = format_time(recorded_at)
+    records: list[tuple[Any, ...]] = []
+    stored: list[StoredEvent] = []
+    for item, body, cols in zip(ordered, bodies, columns, strict=True):
+        position += 1
+        digest = link_hash(prev_hash, position, stamp, body)
+        event = item.event
+        records.append(
+            (
+                position, event.event_id, cols["source"], cols["source_seq"], event.occurred_at,
+                recorded_at, cols["worker_id"], cols["actor_user_id"], cols["actor_profile"],
+                cols["action"], cols["outcome"], item.topic, item.partition, item.offset,
+                body, prev_hash, digest,
+            )
+        )  # fmt: skip
+        prev_hash = digest
+        stored.append(StoredEvent(position, recorded_at, event))
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        "event", records=records, columns=COPY_COLUMNS
+    )
+    return stored
+
+
 async def append(
     session: AsyncSession,
     incoming: Sequence[Incoming],
@@ -112,52 +185,9 @@ async def append(
     """Append the envelopes not stored yet (dedup on event_id); returns what was stored.
 
     A different event with a (source, source_seq) already taken is not appended: it goes to
-    `refused` with the reason (raises ValueError when no list is given)."""
-    if not incoming:
-        return []
-    await lock_chain(session)
-    unique: dict[str, Incoming] = {}
-    for item in incoming:
-        unique.setdefault(str(item.event.event_id), item)
-    existing = set(
-        (
-            await session.execute(
-                select(EVENT.c.event_id).where(EVENT.c.event_id.in_(list(unique)))
-            )
-        ).scalars()
-    )
-    fresh = [i for k, i in unique.items() if k not in {str(e) for e in existing}]
-    if fresh:
-        fresh = await _refuse_taken(session, fresh, refused)
-    if not fresh:
-        return []
-    # Within a batch, sequence order makes partitions interleave without transient gaps.
-    fresh.sort(key=lambda i: (i.event.source, i.event.source_seq))
-    position, prev_hash = await head(session)
-    recorded_at = utcnow()
-    rows: list[dict[str, Any]] = []
-    stored: list[StoredEvent] = []
-    links = link(prev_hash, position, recorded_at, (i.event for i in fresh))
-    for item, (pos, prev, digest, body) in zip(fresh, links, strict=True):
-        columns = columns_of(item.event)
-        columns["occurred_at"] = item.event.occurred_at
-        columns["event_id"] = item.event.event_id
-        rows.append(
-            {
-                **columns,
-                "position": pos,
-                "recorded_at": recorded_at,
-                "origin_topic": item.topic,
-                "origin_partition": item.partition,
-                "origin_offset": item.offset,
-                "body": body,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
-        stored.append(StoredEvent(pos, recorded_at, item.event))
-    await session.execute(insert(EVENT), rows)
-    return stored
+    `refused` with the reason (raises ValueError when no list is given). Holds the chain
+    lock until the transaction ends: call it last before the commit."""
+    return await write(session, await fresh_of(session, incoming, refused))
 
 
 def stored_from_row(position: int, recorded_at: datetime, body: str) -> StoredEvent:

@@ -1,7 +1,7 @@
 """the Merkle tree log: tiles of stored subtree hashes and signed tlog checkpoints.
 
-Revision ID: audit_0040
-Revises: audit_0030
+Revision ID: audit_0050
+Revises: audit_0040
 Create Date: 2026-12-01
 
 Frozen DDL. log_tile holds the tree (services/audit/core/merkle.py): only the rightmost tile of a
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "audit_0040"
-down_revision: str | None = "audit_0030"
+revision: str = "audit_0050"
+down_revision: str | None = "audit_0040"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
