@@ -87,7 +87,18 @@ class Sizes:
     @classmethod
     def full(cls) -> Sizes:
         return cls(
-            200, 20, 100_000, 1_000_000, 60, 3_000, 30, 200, 10_000_000, 10_000, 400, 252_000,
+            200,
+            20,
+            100_000,
+            1_000_000,
+            60,
+            3_000,
+            30,
+            200,
+            10_000_000,
+            10_000,
+            400,
+            252_000,
             200_000,
         )
 
@@ -434,7 +445,7 @@ def cpu_seconds(pid: int) -> float:
 
 async def drain(stack: Stack, sizes: Sizes) -> dict[str, Any]:
     """Events already waiting in Kafka (signed as the records relay signs them), the audit
-    consumer started cold: time until every one is stored and in the history projection."""
+    consumer started cold: time until every one is stored, projected and in a signed tree."""
     n = sizes.drain_events
     records = await asyncpg.connect(dsn(stack, "records"))
     audit = await asyncpg.connect(dsn(stack, "audit"))
@@ -492,7 +503,7 @@ async def drain(stack: Stack, sizes: Sizes) -> dict[str, Any]:
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-    count = int(os.environ.get("BENCH_DRAIN_CONSUMERS", "2"))
+    count = int(os.environ.get("BENCH_DRAIN_CONSUMERS", "1"))
     say(f"drain: starting {count} audit consumer(s) cold")
     t0 = time.perf_counter()
     stack.start_children(["audit-consumer"])
@@ -518,7 +529,18 @@ async def drain(stack: Stack, sizes: Sizes) -> dict[str, Any]:
                 "SELECT count(*) FROM access_entry WHERE worker_id = ANY($1::text[])", workers
             )
             if stored >= n and projected >= n:
-                break
+                # In a signed tree too: a checkpoint covers the last of them.
+                newest = await audit.fetchval(
+                    "SELECT max(position) FROM event WHERE source = 'records' "
+                    "AND source_seq BETWEEN $1 AND $2",
+                    first,
+                    last,
+                )
+                signed = await audit.fetchval(
+                    "SELECT coalesce(max(tree_size), 0) FROM log_checkpoint"
+                )
+                if signed >= newest:
+                    break
             await asyncio.sleep(0.25)
         else:
             say("  the consumer did not drain within 1800 s")

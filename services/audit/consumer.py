@@ -14,6 +14,7 @@ import json
 import logging
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -33,7 +34,7 @@ from audit.ingest.service import (
     Poison,
     append_audit,
     drain_pending,
-    parse,
+    parse_batch,
     quarantine,
     record_resets,
     save_positions,
@@ -110,6 +111,8 @@ class AuditConsumer:
         self.producer: AIOKafkaProducer | None = None
         self.signer: Signer | None = None
         self.source_keys = SourceKeys.from_settings(settings)
+        # Signatures are checked in threads: libsodium releases the GIL (a second core).
+        self.verifiers = ThreadPoolExecutor(2, thread_name_prefix="verify")
         self.checkpoint_key = checkpoint_private_key(settings)
         self.last_checkpoint = 0.0
         self.last_housekeeping = 0.0
@@ -319,6 +322,7 @@ class AuditConsumer:
             await mailer
         await sequencer
         await projector
+        self.verifiers.shutdown(wait=False)
         await self.engine.dispose()
 
     async def _run(self, stop: asyncio.Event) -> None:
@@ -401,6 +405,7 @@ class AuditConsumer:
         poison: list[Poison] = []
         positions: dict[tuple[str, int], tuple[int, str | None]] = {}
         resets: list[dict[str, Any]] = []
+        messages: list[Message] = []
         for tp, records in batch.items():
             if not records:
                 continue
@@ -426,19 +431,18 @@ class AuditConsumer:
                     if self.source_keys.heartbeat_ok(record.value, record.headers):
                         self.gaps.note_heartbeat(record.value)
                 continue
-            for record in records:
-                message = Message(
-                    tp.topic, tp.partition, record.offset, record.key, record.value,
-                    tuple(record.headers or ()),
-                )  # fmt: skip
-                parsed = parse(message, self.source_keys)
-                if isinstance(parsed, Incoming):
-                    why = self.gaps.implausible(parsed.event)
-                    if why is None:
-                        good.append(parsed)
-                        continue
-                    parsed = Poison(message, why)
-                poison.append(parsed)
+            messages.extend(
+                Message(tp.topic, tp.partition, r.offset, r.key, r.value, tuple(r.headers or ()))
+                for r in records
+            )
+        for parsed in await parse_batch(messages, self.source_keys, self.verifiers):
+            if isinstance(parsed, Incoming):
+                why = self.gaps.implausible(parsed.event)
+                if why is None:
+                    good.append(parsed)
+                    continue
+                parsed = Poison(parsed.message, why)
+            poison.append(parsed)
         async with self.maker() as session, session.begin():
             await record_resets(session, resets, self.rules)
             refused: list[tuple[Incoming, str]] = []

@@ -117,6 +117,12 @@ class Windows:
             },
         )
         windows.last_alert = {(r.actor_user_id, r.kind): r.last for r in rows}
+        # An actor mass-alerted after the batch's last event less the window is alerted in
+        # every event's window: no count is needed (counting a mass reader was the cost).
+        settled = last - timedelta(minutes=rules.mass_access_minutes)
+        actors = [a for a in actors if not windows._alerted(a, "mass_access", settled)]
+        if not actors:
+            return windows
         busy = await session.execute(
             BUSY_SQL,
             {

@@ -24,7 +24,7 @@ from audit.core.chain import ChainVerifier, body_of, columns_of
 from audit.core.hashing import GENESIS, checkpoint_message, link_hash
 from audit.core.models import Break, ChainRow, StoredEvent
 from audit.store.models import Checkpoint, Event, SigningKey
-from audit.tables import table_of
+from audit.tables import copy_rows, table_of
 from common.db import utcnow
 from common.events import AccessEvent, format_time
 from common.signing import SigningKeyError, key_from_secret, load_public_key
@@ -169,11 +169,7 @@ async def write(session: AsyncSession, fresh: Sequence[Incoming]) -> list[Stored
         )  # fmt: skip
         prev_hash = digest
         stored.append(StoredEvent(position, recorded_at, event))
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        "event", records=records, columns=COPY_COLUMNS
-    )
+    await copy_rows(session, "event", COPY_COLUMNS, records)
     return stored
 
 
