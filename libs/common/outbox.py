@@ -276,6 +276,12 @@ class OutboxRelay:
         self._beat_placed: tuple[int, int] | None = None
         self._rewind = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+        # Rows are marked published on a connection of their own while the next batch goes
+        # out; the batch read skips what this run has sent (through `_sent`), marked or not.
+        self._mark_conn: asyncpg.Connection | None = None
+        self._marking: asyncio.Task[None] | None = None
+        self._sent = 0
+        self._resent_from: int | None = None
 
     async def _new_producer(self) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
@@ -346,15 +352,28 @@ class OutboxRelay:
             await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(self.source))
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
             work = await asyncpg.connect(self.dsn, timeout=5)
+            self._sent = 0
             try:
+                self._mark_conn = await asyncpg.connect(self.dsn, timeout=5)
                 while not self._stopping:
                     moved = await self.drain_once(work)
                     await self._maybe_heartbeat(work)
                     if moved < self.batch_size:
+                        await self._marked()
                         await self._wait(work)
                         # A few more rows per publish and per update, for a few ms of delay.
                         await asyncio.sleep(self.linger_seconds)
+                await self._marked()
             finally:
+                if self._marking is not None:
+                    self._marking.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await self._marking
+                    self._marking = None
+                if self._mark_conn is not None:
+                    with contextlib.suppress(Exception):
+                        await self._mark_conn.close()
+                    self._mark_conn = None
                 await work.close()
         finally:
             with contextlib.suppress(Exception):
@@ -384,21 +403,41 @@ class OutboxRelay:
     async def drain_once(self, conn: asyncpg.Connection) -> int:
         """Number rows not yet numbered, then publish one batch of unpublished rows."""
         await self._assign_seqs(conn)
+        if self._resent_from is not None:
+            # A resend reopened rows this run had sent: read from there again.
+            self._sent = min(self._sent, self._resent_from - 1)
+            self._resent_from = None
         rows = await conn.fetch(
             "SELECT id, topic, key, payload::text AS payload, traceparent, source_seq "
             "FROM outbox WHERE published_at IS NULL AND source_seq IS NOT NULL "
-            "ORDER BY source_seq LIMIT $1",
+            "AND source_seq > $2 ORDER BY source_seq LIMIT $1",
             self.batch_size,
+            self._sent,
         )
         if not rows:
             return 0
         await self._publish(rows)
-        await conn.execute(
-            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-            [r["id"] for r in rows],
-        )
+        ids = [r["id"] for r in rows]
+        self._sent = rows[-1]["source_seq"]
         self.published += len(rows)
+        if self._mark_conn is None:
+            await self._mark(conn, ids)
+        else:
+            # One mark in flight at most; it overlaps the next batch's numbering and publish.
+            await self._marked()
+            self._marking = asyncio.create_task(self._mark(self._mark_conn, ids))
         return len(rows)
+
+    async def _mark(self, conn: asyncpg.Connection, ids: list[int]) -> None:
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", ids
+        )
+
+    async def _marked(self) -> None:
+        """Wait for the rows sent last to be marked published (raises what the mark raised)."""
+        if self._marking is not None:
+            marking, self._marking = self._marking, None
+            await marking
 
     async def _assign_seqs(self, conn: asyncpg.Connection) -> None:
         # Select unnumbered committed rows rather than "after the last id seen": a slow
@@ -565,8 +604,12 @@ class OutboxRelay:
             )
         finally:
             await conn.close()
+        reopened = int(status.split()[-1])
+        if reopened:
+            low = self._resent_from
+            self._resent_from = from_seq if low is None else min(low, from_seq)
         self._wake.set()
-        return int(status.split()[-1])
+        return reopened
 
     async def stop(self) -> None:
         """Stop after the current batch."""
