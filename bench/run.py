@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +32,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from audit.core.hashing import GENESIS, canonical_json, link_hash
 from audit.log.service import inclusion_proof
+from audit.projections.service import PROJECTOR_LOCK
 from audit.store.service import CHAIN_LOCK
 from bench.loadgen import closed_loop, open_loop
 from common.db import make_sessionmaker
@@ -611,6 +614,35 @@ ENTRY_COLS = ["position", "event_id", "worker_id", "occurred_at", "source", "act
               "part", "purpose", "details"]  # fmt: skip
 
 
+@contextlib.asynccontextmanager
+async def store_held(conn: asyncpg.Connection) -> AsyncIterator[tuple[int, str]]:
+    """The store's head (position, hash), with the appenders, the sequencer and the projector
+    held off once the projector has caught up: a bulk load then goes in as if it had been
+    appended and folded (bulk_load moves the projections' position past it)."""
+    while True:
+        # The projector's lock first, then the chain's: the order the projector takes them.
+        await conn.execute("SELECT pg_advisory_lock($1)", PROJECTOR_LOCK)
+        await conn.execute("SELECT pg_advisory_lock($1)", CHAIN_LOCK)
+        head = await conn.fetchrow(
+            "SELECT position, hash FROM event ORDER BY position DESC LIMIT 1"
+        )
+        folded = await conn.fetchval(
+            "SELECT coalesce(max(position), 0) FROM projection_position WHERE name = 'projections'"
+        )
+        if head is None or folded >= head["position"]:
+            break
+        await conn.execute(
+            "SELECT pg_advisory_unlock($1), pg_advisory_unlock($2)", CHAIN_LOCK, PROJECTOR_LOCK
+        )
+        await asyncio.sleep(0.5)
+    try:
+        yield (head["position"], head["hash"]) if head else (0, GENESIS)
+    finally:
+        await conn.execute(
+            "SELECT pg_advisory_unlock($1), pg_advisory_unlock($2)", CHAIN_LOCK, PROJECTOR_LOCK
+        )
+
+
 async def bulk_load(
     conn: asyncpg.Connection,
     sizes: Sizes,
@@ -676,6 +708,14 @@ async def bulk_load(
     t0 = time.perf_counter()
     await conn.copy_records_to_table("access_entry", records=entry_rows(), columns=ENTRY_COLS)
     entry_s = time.perf_counter() - t0
+    if chain_from:
+        # Their history entries are in: the projector goes on after them (store_held).
+        await conn.execute(
+            "INSERT INTO projection_position (name, position, updated_at) "
+            "VALUES ('projections', $1, now()) ON CONFLICT (name) DO UPDATE "
+            "SET position = EXCLUDED.position, updated_at = EXCLUDED.updated_at",
+            first + sizes.store_events - 1,
+        )
     say("ANALYZE")
     await conn.execute("ANALYZE event; ANALYZE access_entry")
     return store_s, entry_s
@@ -688,16 +728,9 @@ async def history_query(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[
     target = f"bench-worker-{sizes.store_workers // 2}"
     try:
         # Real envelopes chained after the store's head, at dense positions, as an appender's
-        # would be: the chain lock keeps the consumer and the sequencer out while they go in.
-        await conn.execute("SELECT pg_advisory_lock($1)", CHAIN_LOCK)
-        try:
-            head = await conn.fetchrow(
-                "SELECT position, hash FROM event ORDER BY position DESC LIMIT 1"
-            )
-            chain_from = (head["position"], head["hash"]) if head else (0, GENESIS)
+        # would be, with the consumer, the sequencer and the projector held off meanwhile.
+        async with store_held(conn) as chain_from:
             store_s, entry_s = await bulk_load(conn, sizes, chain_from=chain_from)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", CHAIN_LOCK)
         total = await conn.fetchval("SELECT max(position) FROM event")
         say(f"history: the sequencer adds {sizes.store_events:,} leaves to the Merkle tree")
         t0 = time.perf_counter()
@@ -905,17 +938,9 @@ async def restore_drill(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[
         await records.close()
     audit = await asyncpg.connect(dsn(stack, "audit"))
     try:
-        head = await audit.fetchrow(
-            "SELECT position, hash FROM event ORDER BY position DESC LIMIT 1"
-        )
-        after = head["position"] if head else 0
-        say(f"drill: {sizes.store_events:,} events chained after position {after}")
-        await bulk_load(
-            audit,
-            sizes,
-            chain_from=(head["position"], head["hash"]) if head else (0, GENESIS),
-            base=2 * 10**12,
-        )
+        async with store_held(audit) as chain_from:
+            say(f"drill: {sizes.store_events:,} events chained after position {chain_from[0]}")
+            await bulk_load(audit, sizes, chain_from=chain_from, base=2 * 10**12)
         events = await audit.fetchval("SELECT count(*) FROM event")
         db_bytes = {
             r["datname"]: int(r["size"])

@@ -84,17 +84,13 @@ def restored_rows(server: Postgres, db: str) -> dict[str, int]:
 async def _verify_audit(url: str) -> Any:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from audit.log.service import verify_tree
-    from audit.store.service import public_keys
-    from audit.store.service import verify as verify_store
+    from audit.log.service import verify_all
     from common.db import make_sessionmaker
 
     engine = create_async_engine(url)
     try:
         async with make_sessionmaker(engine)() as session:
-            report = await verify_store(session)
-            keys = {k.key_id: k.public_pem for k in await public_keys(session)}
-            return report, await verify_tree(session, keys)
+            return await verify_all(session)
     finally:
         await engine.dispose()
 

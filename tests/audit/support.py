@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaProducer
 
+from audit.projections.service import PROJECTOR_LOCK
+from audit.store.service import CHAIN_LOCK
 from common.devstack import PUBLISHERS, Stack
 from common.events import TOPIC_BY_SOURCE, AccessEvent
 from common.signing import EventSigner, load_private_key
@@ -149,3 +154,43 @@ async def stored(db: asyncpg.Connection, *envelopes: AccessEvent) -> bool:
         "SELECT position FROM projection_position WHERE name = 'projections'"
     )
     return not ids or (folded or 0) >= row["last"]
+
+
+STORE_TRIGGERS = (("event", "event_append_only"),)
+LOG_TRIGGERS = (
+    *STORE_TRIGGERS,
+    ("log_tile", "log_tile_grows_only"),
+    ("log_tile", "log_tile_no_truncate"),
+    ("log_checkpoint", "log_checkpoint_append_only"),
+    ("log_checkpoint", "log_checkpoint_no_truncate"),
+)
+
+
+@contextlib.asynccontextmanager
+async def intruder(
+    db: asyncpg.Connection, triggers: Sequence[tuple[str, str]] = STORE_TRIGGERS
+) -> AsyncIterator[asyncpg.Connection]:
+    """The superuser with the append-only triggers off; appenders and the sequencer wait on the
+    chain lock, and the projector on its own (it must not fold a forged row the test removes)."""
+    # ALTER TABLE outside the locks: an appender holding the table while it waits for the
+    # chain lock would be a deadlock.
+    for table, trigger in triggers:
+        await db.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+    await db.execute(
+        "SELECT pg_advisory_lock($1), pg_advisory_lock($2)", CHAIN_LOCK, PROJECTOR_LOCK
+    )
+    try:
+        yield db
+    finally:
+        await db.execute(
+            "SELECT pg_advisory_unlock($1), pg_advisory_unlock($2)", CHAIN_LOCK, PROJECTOR_LOCK
+        )
+        for table, trigger in triggers:
+            await db.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+
+
+async def integrity(stack: Stack, http: httpx.AsyncClient, who: Any) -> dict[str, Any]:
+    """GET /integrity as `who` (an account with the right to run it)."""
+    resp = await http.get(f"{stack.url('audit')}/integrity", headers=who.headers)
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import asyncpg
@@ -18,11 +16,19 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from audit.core.hashing import checkpoint_message
-from audit.projections.service import PROJECTOR_LOCK
-from audit.store.service import CHAIN_LOCK
 from common.devstack import REPO, Stack
 from common.events import format_time
-from tests.audit.support import Events, SignedProducer, care, dsn, publish, staff, stored
+from tests.audit.support import (
+    Events,
+    SignedProducer,
+    care,
+    dsn,
+    integrity,
+    intruder,
+    publish,
+    staff,
+    stored,
+)
 from tests.helpers import Account, admin, eventually, make_user
 
 pytestmark = pytest.mark.asyncio
@@ -52,32 +58,6 @@ async def filled(db: asyncpg.Connection, producer: SignedProducer, events: Event
     await publish(producer, *batch)
     await eventually(lambda: stored(db, *batch))
     return batch
-
-
-async def integrity(stack: Stack, http: httpx.AsyncClient, who: Account) -> dict:
-    """GET /integrity."""
-    resp = await http.get(f"{stack.url('audit')}/integrity", headers=who.headers)
-    assert resp.status_code == 200, resp.text
-    return dict(resp.json())
-
-
-@contextlib.asynccontextmanager
-async def intruder(db: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    """The superuser with the append-only trigger off; appenders wait on the chain lock, and
-    the projector on its own (it must not fold a forged row the test removes again)."""
-    # ALTER TABLE outside the locks: an appender holding the table while it waits for the
-    # chain lock would be a deadlock.
-    await db.execute("ALTER TABLE event DISABLE TRIGGER event_append_only")
-    await db.execute(
-        "SELECT pg_advisory_lock($1), pg_advisory_lock($2)", CHAIN_LOCK, PROJECTOR_LOCK
-    )
-    try:
-        yield db
-    finally:
-        await db.execute(
-            "SELECT pg_advisory_unlock($1), pg_advisory_unlock($2)", CHAIN_LOCK, PROJECTOR_LOCK
-        )
-        await db.execute("ALTER TABLE event ENABLE TRIGGER event_append_only")
 
 
 class TestAppendOnly:

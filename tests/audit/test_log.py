@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +15,19 @@ import pytest
 from audit.core.merkle import leaf_hash, verify_consistency, verify_inclusion
 from audit.core.note import Verifier, parse_verifier, verified_checkpoint
 from audit.core.receipt import Receipt, check_receipt
-from audit.store.service import CHAIN_LOCK
 from audit.witness import witness
 from common.devstack import Stack
-from tests.audit.support import Events, SignedProducer, care, publish, staff, stored
+from tests.audit.support import (
+    LOG_TRIGGERS,
+    Events,
+    SignedProducer,
+    care,
+    integrity,
+    intruder,
+    publish,
+    staff,
+    stored,
+)
 from tests.helpers import Account, eventually, make_user
 
 pytestmark = pytest.mark.asyncio
@@ -222,37 +229,6 @@ class TestProofs:
         assert resp.headers["content-type"].startswith("application/problem+json")
 
 
-@contextlib.asynccontextmanager
-async def owner_rewriting(db: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    """The database owner with the append-only triggers off, the appenders and the sequencer
-    held on the chain lock."""
-    await db.execute("SELECT pg_advisory_lock($1)", CHAIN_LOCK)
-    for table, trigger in TRIGGERS:
-        await db.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
-    try:
-        yield db
-    finally:
-        for table, trigger in TRIGGERS:
-            await db.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
-        await db.execute("SELECT pg_advisory_unlock($1)", CHAIN_LOCK)
-
-
-TRIGGERS = (
-    ("event", "event_append_only"),
-    ("log_tile", "log_tile_grows_only"),
-    ("log_tile", "log_tile_no_truncate"),
-    ("log_checkpoint", "log_checkpoint_append_only"),
-    ("log_checkpoint", "log_checkpoint_no_truncate"),
-)
-
-
-async def integrity(stack: Stack, http: httpx.AsyncClient, who: Account) -> dict[str, Any]:
-    """GET /integrity."""
-    resp = await http.get(f"{stack.url('audit')}/integrity", headers=who.headers)
-    assert resp.status_code == 200, resp.text
-    return dict(resp.json())
-
-
 class TestRewrittenStore:
     async def test_a_rewritten_event_is_caught_by_integrity_and_its_receipt(
         self,
@@ -267,7 +243,7 @@ class TestRewrittenStore:
         await proved_history(stack, http, director, worker, len(batch))
         target = str(batch[1].event_id)
         position = await db.fetchval("SELECT position FROM event WHERE event_id = $1", target)
-        async with owner_rewriting(db):
+        async with intruder(db, LOG_TRIGGERS):
             original = await db.fetchval("SELECT body FROM event WHERE position = $1", position)
             await db.execute(
                 "UPDATE event SET body = replace(body, '\"read\"', '\"search\"') "
@@ -341,7 +317,7 @@ class TestRewrittenStore:
 
 async def rebuild_tree(db: asyncpg.Connection, position: int, body: str) -> None:
     """Set one stored body and throw the tree away, for the sequencer to build it again."""
-    async with owner_rewriting(db):
+    async with intruder(db, LOG_TRIGGERS):
         await db.execute("UPDATE event SET body = $2 WHERE position = $1", position, body)
         await db.execute("TRUNCATE log_tile, log_checkpoint")
 

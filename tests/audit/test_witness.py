@@ -9,6 +9,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import uvicorn
@@ -87,6 +88,22 @@ async def server() -> AsyncIterator[tuple[LogServer, str]]:
         await task
 
 
+class Seen(NamedTuple):
+    """A forged log server and a witness state that has verified its checkpoint once."""
+
+    forged: LogServer
+    url: str
+    state: Path
+
+
+@pytest.fixture
+async def seen(server: tuple[LogServer, str], tmp_path: Path) -> Seen:
+    forged, url = server
+    state = tmp_path / "witness.json"
+    assert (await witness(url, state)).ok
+    return Seen(forged, url, state)
+
+
 class TestAnHonestLog:
     async def test_growth_is_consistent_and_the_state_records_it(
         self, server: tuple[LogServer, str], tmp_path: Path
@@ -116,12 +133,8 @@ class TestAnHonestLog:
 
 
 class TestAFork:
-    async def test_a_rewritten_old_entry_is_a_fork(
-        self, server: tuple[LogServer, str], tmp_path: Path
-    ) -> None:
-        forged, url = server
-        state = tmp_path / "witness.json"
-        assert (await witness(url, state)).ok
+    async def test_a_rewritten_old_entry_is_a_fork(self, seen: Seen) -> None:
+        forged, url, state = seen
         before = state.read_text()
         forged.fork(at=3)
         forged.log.grow(4)
@@ -134,22 +147,14 @@ class TestAFork:
         assert state.read_text() == before
         assert (await witness(url, state)).alarm == FORK
 
-    async def test_the_same_size_with_another_root_is_a_rollback(
-        self, server: tuple[LogServer, str], tmp_path: Path
-    ) -> None:
-        forged, url = server
-        state = tmp_path / "witness.json"
-        assert (await witness(url, state)).ok
+    async def test_the_same_size_with_another_root_is_a_rollback(self, seen: Seen) -> None:
+        forged, url, state = seen
         forged.fork(at=9)
         outcome = await witness(url, state)
         assert outcome.alarm == ROLLBACK and "another root" in outcome.message
 
-    async def test_a_smaller_tree_is_a_rollback(
-        self, server: tuple[LogServer, str], tmp_path: Path
-    ) -> None:
-        forged, url = server
-        state = tmp_path / "witness.json"
-        assert (await witness(url, state)).ok
+    async def test_a_smaller_tree_is_a_rollback(self, seen: Seen) -> None:
+        forged, url, state = seen
         shorter = MemoryLog(forged.log.origin, forged.log.private)
         for leaf in forged.log.leaves[:7]:
             shorter.append(leaf)
@@ -159,33 +164,21 @@ class TestAFork:
 
 
 class TestKeys:
-    async def test_a_checkpoint_signed_by_another_key_is_a_bad_signature(
-        self, server: tuple[LogServer, str], tmp_path: Path
-    ) -> None:
-        forged, url = server
-        state = tmp_path / "witness.json"
-        assert (await witness(url, state)).ok
+    async def test_a_checkpoint_signed_by_another_key_is_a_bad_signature(self, seen: Seen) -> None:
+        forged, url, state = seen
         forged.log.grow(2)
         forged.signer = MemoryLog(forged.log.origin)
         outcome = await witness(url, state)
         assert outcome.alarm == BAD_SIGNATURE and "not signed by" in outcome.message
 
-    async def test_a_log_that_publishes_a_new_key_is_a_key_change(
-        self, server: tuple[LogServer, str], tmp_path: Path
-    ) -> None:
-        forged, url = server
-        state = tmp_path / "witness.json"
-        assert (await witness(url, state)).ok
+    async def test_a_log_that_publishes_a_new_key_is_a_key_change(self, seen: Seen) -> None:
+        forged, url, state = seen
         forged.signer = forged.published = MemoryLog(forged.log.origin)
         outcome = await witness(url, state)
         assert outcome.alarm == KEY_CHANGED and forged.published.key in outcome.message
 
-    async def test_another_key_on_the_command_line_is_a_key_change(
-        self, server: tuple[LogServer, str], tmp_path: Path
-    ) -> None:
-        _, url = server
-        state = tmp_path / "witness.json"
-        assert (await witness(url, state)).ok
+    async def test_another_key_on_the_command_line_is_a_key_change(self, seen: Seen) -> None:
+        _, url, state = seen
         outcome = await witness(url, state, key=MemoryLog().key)
         assert outcome.alarm == KEY_CHANGED
 

@@ -45,6 +45,9 @@ class Load:
     reader: Account
     workers: list[str]
     served: Counter[str] = field(default_factory=Counter)
+    # Reads answered with an error, per worker: one whose commit was durable but whose
+    # acknowledgement died with PostgreSQL is traced and not served (allowed; the reverse never).
+    refused: Counter[str] = field(default_factory=Counter)
     failures: Counter[int] = field(default_factory=Counter)
     timeline: list[tuple[float, int]] = field(default_factory=list)
     stopping: bool = False
@@ -74,6 +77,7 @@ class Load:
                     self.served[worker] += 1
                 else:
                     self.failures[status] += 1
+                    self.refused[worker] += 1
                 await asyncio.sleep(1 / RATE)
 
     def served_between(self, start: float, end: float) -> int:
@@ -157,14 +161,22 @@ class TestNothingServedIsUntraced:
                 "access_token"
             ]
 
-            async def traced_exactly() -> bool:
+            async def traced() -> bool | str:
+                """Every served read traced; a trace more only for a read refused with an error."""
                 for worker in workers:
                     got = await history_reads(http, stack, director, worker, physician)
-                    if got != load.served[worker]:
-                        return False
+                    served, refused = load.served[worker], load.refused[worker]
+                    if not served <= got <= served + refused:
+                        return f"{worker}: {got} traced, {served} served, {refused} refused"
                 return True
 
-            await eventually(traced_exactly, timeout=180 if FULL else 120, interval=2)
+            async def all_traced() -> bool:
+                return await traced() is True
+
+            try:
+                await eventually(all_traced, timeout=180 if FULL else 120, interval=2)
+            except AssertionError:
+                raise AssertionError(await traced()) from None
 
             resp = await http.get(f"{stack.url('audit')}/integrity", headers=director.headers)
             assert resp.status_code == 200, resp.text

@@ -313,6 +313,54 @@ class TestApprovedErasure:
         assert record.json()["exams"], "nothing was erased"
 
 
+class TestErasedFile:
+    async def test_an_erased_file_takes_no_new_entry(
+        self,
+        stack: Stack,
+        http: httpx.AsyncClient,
+        staff: dict[str, Account],
+        records_db: asyncpg.Pool,
+    ):
+        base, doc, director = stack.url("records"), staff["physician"], staff["medical_director"]
+        f = await ended_file(http, stack, doc, "Gone")
+        batch = await propose(http, stack, director, f.worker_id)
+        resp = await http.post(
+            f"{base}/retention/batches/{batch['id']}/approve",
+            json={"comment": "Term passed"},
+            headers=director.headers,
+        )
+        assert resp.status_code == 200, resp.text
+        before = await last_outbox_id(records_db)
+        attempts = [
+            (
+                doc,
+                f"{base}/workers/{f.worker_id}/exams",
+                {"kind": "periodic", "performed_on": "2026-11-02", "findings": "After erasure"},
+            ),
+            (
+                director,
+                f"{base}/workers/{f.worker_id}/legal-holds",
+                {"kind": "litigation", "reference": "Too late", "reason": "Claim"},
+            ),
+        ]
+        for who, url, body in attempts:
+            resp = await http.post(url, json=body, headers=who.headers)
+            assert resp.status_code == 409, (url, resp.text)
+            assert resp.headers["content-type"].startswith("application/problem+json")
+            assert "erased" in resp.json()["detail"]
+        exams = await records_db.fetchval(
+            "SELECT count(*) FROM exam WHERE worker_id = $1", f.worker_id
+        )
+        holds = await records_db.fetchval(
+            "SELECT count(*) FROM legal_hold WHERE worker_id = $1", f.worker_id
+        )
+        assert exams == 0 and holds == 0
+        assert await events_since(records_db, before, worker_id=f.worker_id) == []
+        # What is left stays readable to the director (the reduced identity, traced).
+        record = await http.get(f"{base}/workers/{f.worker_id}/record", headers=director.headers)
+        assert record.status_code == 200 and record.json()["worker"]["last_name"] == "(erased)"
+
+
 class TestDailyJob:
     async def test_the_command_lists_and_proposes_but_never_erases(
         self,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -46,8 +45,9 @@ from audit.core.note import (
 from audit.core.receipt import Receipt
 from audit.log.models import LogCheckpoint
 from audit.store.models import SigningKey
-from audit.store.service import CHAIN_LOCK, Signer
+from audit.store.service import CHAIN_LOCK, IntegrityReport, Signer, public_keys, verify
 from common.db import utcnow
+from common.signing import SigningKeyError, load_public_key, raw_public
 
 LOG_LOCK = zlib.crc32(b"audit-log-sequencer")
 
@@ -279,91 +279,121 @@ class TreeReport:
 
 
 def _verifier_of(pem: str, name: str) -> Verifier | None:
-    key = serialization.load_pem_public_key(pem.encode())
-    if not isinstance(key, Ed25519PublicKey):
+    try:
+        return Verifier(name, raw_public(load_public_key(pem)))
+    except SigningKeyError:
         return None
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return Verifier(name, raw)
 
 
-async def verify_tree(session: AsyncSession, keys: dict[str, str], chunk: int = 5000) -> TreeReport:
-    """Rebuild the tree from the stored envelopes; compare its leaves, upper tiles and every
-    signed checkpoint (signature and root). keys: {key_id: PEM} of every checkpoint key."""
-    size = await tree_size(session)
-    problem: str | None = None
-    signed = list(
-        (
-            await session.execute(
-                text(
-                    "SELECT tree_size, root_hash, note, key_id FROM log_checkpoint "
-                    "ORDER BY tree_size"
+class TreeCheck:
+    """Rebuilds the tree from the stored envelopes fed to it in position order, comparing its
+    leaves, upper tiles and every signed checkpoint (signature and root)."""
+
+    def __init__(self, size: int, signed: list[Any], problem: str | None, tiles: Any) -> None:
+        self.size = size
+        self.signed = signed
+        self.problem = problem
+        self.compact = CompactRange()
+        self._wanted = iter(signed)
+        self._upcoming = next(self._wanted, None)
+        self._tiles = tiles
+        self._tile_data, self._tile_index = b"", -1
+        self._stopped = False
+
+    @classmethod
+    async def start(
+        cls, session: AsyncSession, keys: dict[str, str], chunk: int = 5000
+    ) -> TreeCheck:
+        """Check the signed checkpoints and upper tiles; open the leaf tiles for feeding.
+
+        keys: {key_id: PEM} of every checkpoint key."""
+        size = await tree_size(session)
+        problem: str | None = None
+        signed = list(
+            (
+                await session.execute(
+                    text(
+                        "SELECT tree_size, root_hash, note, key_id FROM log_checkpoint "
+                        "ORDER BY tree_size"
+                    )
                 )
+            ).all()
+        )
+        for tree_at, root, note, key_id in signed:
+            try:
+                body = parse_checkpoint(split_note(note)[0])
+                verifier = _verifier_of(keys[key_id], body.origin) if key_id in keys else None
+                if verifier is None:
+                    raise NoteError(f"no Ed25519 key {key_id} is known")
+                open_note(note, verifier)
+            except NoteError as exc:
+                problem = problem or f"checkpoint of size {tree_at}: {exc}"
+                continue
+            if (body.size, body.root) != (int(tree_at), bytes(root)):
+                problem = problem or f"checkpoint of size {tree_at} differs from its signed note"
+        problem = problem or await _check_upper_tiles(session, size)
+        tiles = await session.stream(
+            text("SELECT idx, hashes FROM log_tile WHERE level = 0 ORDER BY idx").execution_options(
+                yield_per=chunk
             )
-        ).all()
-    )
-    for tree_at, root, note, key_id in signed:
-        try:
-            text_part = split_note(note)[0]
-            body = parse_checkpoint(text_part)
-            verifier = _verifier_of(keys[key_id], body.origin) if key_id in keys else None
-            if verifier is None:
-                raise NoteError(f"no Ed25519 key {key_id} is known")
-            open_note(note, verifier)
-        except NoteError as exc:
-            problem = problem or f"checkpoint of size {tree_at}: {exc}"
-            continue
-        if (body.size, body.root) != (int(tree_at), bytes(root)):
-            problem = problem or f"checkpoint of size {tree_at} differs from its signed note"
-    problem = problem or await _check_upper_tiles(session, size)
-    compact = CompactRange()
-    wanted = iter(signed)
-    upcoming = next(wanted, None)
-    tiles = await session.stream(
-        text("SELECT idx, hashes FROM log_tile WHERE level = 0 ORDER BY idx").execution_options(
-            yield_per=chunk
         )
-    )
-    tile_iter = aiter(tiles)
-    tile_data, tile_index = b"", -1
-    events = await session.stream(
-        text("SELECT position, body FROM event ORDER BY position").execution_options(
-            yield_per=chunk
-        )
-    )
-    async for position, body in events:
+        return cls(size, signed, problem, aiter(tiles))
+
+    async def feed(self, position: int, body: str) -> None:
+        """The next stored envelope (positions from 1, in order)."""
+        if self._stopped:
+            return
+        compact = self.compact
         index = compact.size
         if position != index + 1:
-            problem = problem or f"position {index + 1} is missing from the store (deleted)"
-            break
-        h = leaf_hash(str(body).encode())
-        if index < size:
+            missing = f"position {index + 1} is missing from the store (deleted)"
+            self.problem = self.problem or missing
+            self._stopped = True
+            return
+        h = leaf_hash(body.encode())
+        if index < self.size:
             (_, wanted_tile), entry = tile_of(0, index)
-            while tile_index < wanted_tile:
-                row = await anext(tile_iter, None)
+            while self._tile_index < wanted_tile:
+                row = await anext(self._tiles, None)
                 if row is None:
                     break
-                tile_index, tile_data = int(row[0]), bytes(row[1])
+                self._tile_index, self._tile_data = int(row[0]), bytes(row[1])
             at = entry * HASH_SIZE
-            if tile_index != wanted_tile or tile_data[at : at + HASH_SIZE] != h:
-                problem = problem or (
+            if self._tile_index != wanted_tile or self._tile_data[at : at + HASH_SIZE] != h:
+                self.problem = self.problem or (
                     f"leaf {index} (store position {position}) no longer matches the tree: "
                     "the stored event was changed after it was logged"
                 )
         compact.append(h)
-        while upcoming is not None and int(upcoming[0]) == compact.size:
-            if compact.root() != bytes(upcoming[1]):
-                problem = problem or (
-                    f"the store no longer gives the root signed at tree size {upcoming[0]}"
+        while self._upcoming is not None and int(self._upcoming[0]) == compact.size:
+            if compact.root() != bytes(self._upcoming[1]):
+                self.problem = self.problem or (
+                    f"the store no longer gives the root signed at tree size {self._upcoming[0]}"
                 )
-            upcoming = next(wanted, None)
-    if upcoming is not None and problem is None:
-        problem = (
-            f"a checkpoint signed {upcoming[0]} leaves but the store holds {compact.size}: "
-            "events were removed"
-        )
-    if size > compact.size and problem is None:
-        problem = f"the tree holds {size} leaves but the store {compact.size}: events were removed"
-    return TreeReport(problem is None, size, compact.size, len(signed), problem)
+            self._upcoming = next(self._wanted, None)
+
+    def finish(self) -> TreeReport:
+        """The outcome, once every stored envelope was fed."""
+        problem, size, leaves = self.problem, self.size, self.compact.size
+        if self._upcoming is not None and problem is None:
+            problem = (
+                f"a checkpoint signed {self._upcoming[0]} leaves but the store holds {leaves}: "
+                "events were removed"
+            )
+        if size > leaves and problem is None:
+            problem = f"the tree holds {size} leaves but the store {leaves}: events were removed"
+        return TreeReport(problem is None, size, leaves, len(self.signed), problem)
+
+
+async def verify_all(
+    session: AsyncSession, extra_keys: dict[str, str] | None = None
+) -> tuple[IntegrityReport, TreeReport]:
+    """The hash chain and the Merkle tree, checked in one walk of the store."""
+    extra = extra_keys or {}
+    keys = {**extra, **{k.key_id: k.public_pem for k in await public_keys(session)}}
+    tree = await TreeCheck.start(session, keys)
+    report = await verify(session, extra_keys=extra, observe=tree.feed)
+    return report, tree.finish()
 
 
 async def _check_upper_tiles(session: AsyncSession, size: int) -> str | None:

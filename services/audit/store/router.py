@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from audit.access import Monitor
-from audit.log.service import verify_tree
+from audit.log.service import verify_all
 from audit.store.models import Checkpoint
 from audit.store.schemas import BrokenLinkRead, CheckpointRead, IntegrityRead, PublicKeyRead
-from audit.store.service import configured_public_keys, public_keys, verify
+from audit.store.service import configured_public_keys, public_keys
 from common.db import SessionDep, utcnow
 
 router = APIRouter(tags=["integrity"])
@@ -25,9 +25,7 @@ async def integrity(request: Request, session: SessionDep, auth: Monitor) -> Int
     tiles and signed checkpoints; report the first problem of each."""
     started = time.perf_counter()
     extra = configured_public_keys(request.app.state.settings.checkpoint_public_keys)
-    report = await verify(session, extra_keys=extra)
-    keys = {**extra, **{k.key_id: k.public_pem for k in await public_keys(session)}}
-    tree = await verify_tree(session, keys)
+    report, tree = await verify_all(session, extra_keys=extra)
     broken = report.first_broken
     result = IntegrityRead(
         ok=report.ok and tree.ok,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -323,11 +323,15 @@ class IntegrityReport:
 
 
 async def verify(
-    session: AsyncSession, batch: int = 5000, extra_keys: dict[str, str] | None = None
+    session: AsyncSession,
+    batch: int = 5000,
+    extra_keys: dict[str, str] | None = None,
+    observe: Callable[[int, str], Awaitable[None]] | None = None,
 ) -> IntegrityReport:
     """Walk the chain from the first link: positions, links, hashes, columns, checkpoints.
 
-    extra_keys: {key_id: PEM} of retired checkpoint keys given by configuration."""
+    extra_keys: {key_id: PEM} of retired checkpoint keys given by configuration; observe: sees
+    each (position, body) of the walk (the Merkle tree's check rides on it)."""
     keys = {**(extra_keys or {}), **{k.key_id: k.public_pem for k in await public_keys(session)}}
     checkpoints = list(
         (await session.execute(select(Checkpoint).order_by(col(Checkpoint.position)))).scalars()
@@ -364,6 +368,8 @@ async def verify(
         }
         row = ChainRow(r.position, r.prev_hash, r.hash, r.recorded_at, r.body, columns)
         verifier.feed(row)
+        if observe is not None:
+            await observe(r.position, r.body)
         last_position = r.position
         signed = wanted.get(r.position)
         if signed is not None and signed.hash != r.hash and checkpoint_problem is None:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from common.db import SessionDep
-from common.errors import not_found
+from common.errors import conflict, not_found
 from common.events import EventDraft, Resource
 from common.rights import Right, Scope
 from common.tokens import CurrentUser, Denied, Principal
@@ -35,6 +35,8 @@ from records.access.service import (
 )
 
 READ_ACTIONS = frozenset({"read", "search"})
+# What an erased file refuses: what is left of it is the proof of its erasure, nothing to add to.
+WRITE_ACTIONS = frozenset({"create", "update", "delete"})
 
 
 @dataclass(frozen=True)
@@ -151,9 +153,10 @@ async def denial_details(request: Request, exc: Denied, worker_id: str | None) -
 
 
 async def _load_worker(
-    session: AsyncSession, principal: Principal, worker_id: uuid.UUID, *, lock: bool
+    session: AsyncSession, principal: Principal, worker_id: uuid.UUID, *, lock: bool, action: str
 ) -> tuple[Any, FileContext, bool]:
-    # Imported here: the workers domain imports FileContext from this module.
+    # Imported here: the workers and retention domains import FileContext from this module.
+    from records.retention.models import Erasure
     from records.workers.models import CareMember, Worker
     from records.workers.service import long_retention_column
 
@@ -162,7 +165,8 @@ async def _load_worker(
         .where(col(CareMember.worker_id) == Worker.id, col(CareMember.user_id) == principal.user_id)
         .label("care")
     )
-    query = select(Worker, care, long_retention_column(Worker.id).label("long")).where(
+    erased = exists().where(col(Erasure.worker_id) == Worker.id).label("erased")
+    query = select(Worker, care, long_retention_column(Worker.id).label("long"), erased).where(
         col(Worker.id) == worker_id
     )
     if lock:
@@ -170,7 +174,12 @@ async def _load_worker(
     row = (await session.execute(query)).first()
     if row is None:
         raise not_found("Worker")
-    worker, is_care, long = row
+    worker, is_care, long, is_erased = row
+    if is_erased and action in WRITE_ACTIONS:
+        raise conflict(
+            "This file was erased at the end of its retention term and takes no new entries",
+            worker_id=str(worker.id),
+        )
     return worker, FileContext(str(worker.id), worker.employer, bool(is_care)), bool(long)
 
 
@@ -232,7 +241,7 @@ def FileAccess(
         file = TracedFile(access, action, part, kind, str(worker_id))
         if load:
             file.worker, file.context, file.long_retention = await _load_worker(
-                session, principal, worker_id, lock=lock
+                session, principal, worker_id, lock=lock, action=action
             )
         else:
             file.context = FileContext(str(worker_id), None, False)
@@ -284,7 +293,7 @@ def FileAccess(
             raise refusal from None
         file = TracedFile(access, action, part, kind, str(item_id), item=item)
         file.worker, file.context, file.long_retention = await _load_worker(
-            session, principal, item.worker_id, lock=False
+            session, principal, item.worker_id, lock=False, action=action
         )
         yield file
         await _emit_on_return(file, events, request)
