@@ -60,8 +60,11 @@ def _detail(name: str, s: dict[str, Any]) -> str:
         )
     if name == "drain_events_per_s" and "drain" in s:
         d = s["drain"]
-        parts = [f"{_num(d[k])} {k.replace('_', ' ')}" for k in ("events", "consumers") if k in d]
-        return ", ".join(parts)
+        consumers = d.get("consumers", 1)
+        return (
+            f"{_num(d['events'])} events, {consumers} consumer{'s' if consumers != 1 else ''}, "
+            f"{_num(d.get('consumer_cpu_us_per_event', 0))} µs consumer CPU per event"
+        )
     if name == "projection_lag_p99_ms" and "projection_lag" in s:
         lag = s["projection_lag"]
         return (

@@ -1039,10 +1039,14 @@ async def run(sizes: Sizes, out: Path, keep: bool, quick: bool, only: list[str])
     return results
 
 
+RUN_KEYS = ("machine", "started_at", "finished_at", "quick", "sizes")
+
+
 def merged(out: Path, results: dict[str, Any]) -> dict[str, Any]:
     """This run's figures laid over those already in the file, so `--only` never destroys the
     other scenarios' figures. The file's run (machine, commit, sizes) stays the headline the
-    README quotes; a scenario from a later partial run names its own run under "run"."""
+    README quotes, until a full run replaces it; a scenario from another run than the headline
+    names its own run under "run"."""
     try:
         before = json.loads(out.read_text())
     except (OSError, ValueError):
@@ -1050,7 +1054,22 @@ def merged(out: Path, results: dict[str, Any]) -> dict[str, Any]:
     old = before.get("scenarios")
     if not isinstance(old, dict) or not old or set(results["scenarios"]) >= set(old):
         return results
-    run_of = {k: results[k] for k in ("machine", "started_at", "finished_at", "quick", "sizes")}
+    if set(results["scenarios"]) >= set(DEFAULT_SCENARIOS):
+        # A full run is the new headline; what it did not run (the drill) keeps its own run.
+        run_before = {k: before[k] for k in RUN_KEYS if k in before}
+        kept = {
+            name: figures if "run" in figures else {**figures, "run": run_before}
+            for name, figures in old.items()
+            if name not in results["scenarios"]
+        }
+        scenarios = {**results["scenarios"], **kept}
+        return {
+            **results,
+            "scenarios_run": [n for n in SCENARIOS if n in scenarios],
+            "scenarios": scenarios,
+            "verdicts": verdicts(scenarios),
+        }
+    run_of = {k: results[k] for k in RUN_KEYS}
     fresh = {name: {**figures, "run": run_of} for name, figures in results["scenarios"].items()}
     scenarios = {**old, **fresh}
     return {
