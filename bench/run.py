@@ -348,6 +348,15 @@ async def wait_drained(stack: Stack, conn: asyncpg.Connection, timeout: float = 
     return time.perf_counter() - t0
 
 
+def physicians(name: str, count: int = 300) -> list[Actor]:
+    """Staff members named after a scenario, to spread its reads over."""
+    return [
+        Actor(user_id=f"{name}-staff-{i}", username=f"{name}{i}",
+              display_name=f"{name.title()} Staff {i}", profile="physician")
+        for i in range(count)
+    ]  # fmt: skip
+
+
 async def pipeline(stack: Stack, sizes: Sizes) -> dict[str, Any]:
     """Events offered to the records outbox at a fixed rate; what reaches store + projections."""
     engine = create_async_engine(stack.postgres.url("records"), pool_size=4)
@@ -355,11 +364,7 @@ async def pipeline(stack: Stack, sizes: Sizes) -> dict[str, Any]:
     audit = await asyncpg.connect(dsn(stack, "audit"))
     # Reads spread over 300 staff members, as in the service; one actor reading thousands of
     # files would be a mass-access alert on every event, which is not the steady state.
-    actors = [
-        Actor(user_id=f"bench-staff-{i}", username=f"bench{i}",
-              display_name=f"Bench Staff {i}", profile="physician")
-        for i in range(300)
-    ]  # fmt: skip
+    actors = physicians("bench")
     workers = [str(uuid.uuid4()) for _ in range(5_000)]
     offered = 0
     stop = asyncio.Event()
@@ -474,11 +479,7 @@ async def drain(stack: Stack, sizes: Sizes) -> dict[str, Any]:
     await asyncio.sleep(3)
     stack.kill_child("audit-consumer")
     signer = EventSigner(load_private_key(stack.event_key_path("records").read_bytes()))
-    actors = [
-        Actor(user_id=f"drain-staff-{i}", username=f"drain{i}",
-              display_name=f"Drain Staff {i}", profile="physician")
-        for i in range(300)
-    ]  # fmt: skip
+    actors = physicians("drain")
     workers = [str(uuid.uuid4()) for _ in range(2_000)]
     say(f"drain: producing {n:,} signed envelopes into {TOPIC_BY_SOURCE['records']}")
     producer = AIOKafkaProducer(
