@@ -31,6 +31,16 @@ async def log_in(page: Page, stack: Stack, username: str, password: str = PASSWO
     await page.get_by_role("button", name="Log in").click()
 
 
+async def logged_in(
+    browser: Browser, stack: Stack, username: str, password: str = PASSWORD
+) -> tuple[BrowserContext, Page]:
+    """A fresh browser context with a page that has logged in (or tried to)."""
+    ctx = await new_context(browser)
+    page = await ctx.new_page()
+    await log_in(page, stack, username, password)
+    return ctx, page
+
+
 @pytest.fixture(scope="module")
 async def scene(stack: Stack, http: httpx.AsyncClient) -> Scenario:
     return await open_file(http, stack, last_name="Browser", physician_name="Dr Dubois Browser")
@@ -41,9 +51,7 @@ class TestWorker:
         self, browser: Browser, stack: Stack, http: httpx.AsyncClient, scene: Scenario,
         screenshots: Path,
     ):  # fmt: skip
-        ctx = await new_context(browser)
-        page = await ctx.new_page()
-        await log_in(page, stack, scene.worker.username)
+        ctx, page = await logged_in(browser, stack, scene.worker.username)
         await expect(page).to_have_url(re.compile(r"/history$"))
         await expect(page.get_by_role("heading", name="Who opened my file")).to_be_visible()
         # The session cookie is out of page JavaScript's reach.
@@ -103,9 +111,7 @@ class TestWorker:
         await ctx.close()
 
     async def test_the_history_pdf_downloads(self, browser: Browser, stack: Stack, scene: Scenario):
-        ctx = await new_context(browser)
-        page = await ctx.new_page()
-        await log_in(page, stack, scene.worker.username)
+        ctx, page = await logged_in(browser, stack, scene.worker.username)
         async with page.expect_download() as info:
             await page.get_by_role("link", name="Download this history (PDF)").click()
         download = await info.value
@@ -150,9 +156,7 @@ class TestLogin:
         self, browser: Browser, stack: Stack, http: httpx.AsyncClient
     ):
         victim = await make_user(http, stack, "worker")
-        ctx = await new_context(browser)
-        page = await ctx.new_page()
-        await log_in(page, stack, victim.username, "Wrong-Password-1!")
+        ctx, page = await logged_in(browser, stack, victim.username, "Wrong-Password-1!")
         await expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
         for _ in range(3):
             await log_in(page, stack, victim.username, "Wrong-Password-1!")
@@ -186,9 +190,7 @@ class TestLogin:
             ("physician", "Not available for your profile"),
         ):
             user = await make_user(http, stack, profile)
-            ctx = await new_context(browser)
-            page = await ctx.new_page()
-            await log_in(page, stack, user.username)
+            ctx, page = await logged_in(browser, stack, user.username)
             await expect(page.get_by_role("heading", name=heading)).to_be_visible()
             await ctx.close()
 
@@ -198,9 +200,7 @@ class TestAbuse:
         self, browser: Browser, stack: Stack, http: httpx.AsyncClient, scene: Scenario
     ):
         entry = await entry_of(http, stack, scene.worker, "read", "notes")
-        ctx = await new_context(browser)
-        page = await ctx.new_page()
-        await log_in(page, stack, scene.worker.username)
+        ctx, page = await logged_in(browser, stack, scene.worker.username)
         await page.goto(f"{stack.url('portal')}/history/{entry['event_id']}/contest")
         await page.locator("#main input[name=csrf_token]").evaluate("el => el.value = 'forged'")
         await page.get_by_label("Why do you contest this access?").fill("forged form")
@@ -239,9 +239,7 @@ class TestAbuse:
         )
         assert resp.status_code == 200, resp.text
         await entry_of(http, stack, s.worker, "read", "record")
-        ctx = await new_context(browser)
-        page = await ctx.new_page()
-        await log_in(page, stack, s.worker.username)
+        ctx, page = await logged_in(browser, stack, s.worker.username)
         purpose = page.locator(".purpose q", has_text="<script>").first
         await expect(purpose).to_be_visible(timeout=EXPECT_MS)
         await expect(purpose).to_have_text(payload)
@@ -255,9 +253,7 @@ class TestAbuse:
     ):  # fmt: skip
         entry = await entry_of(http, stack, scene.worker, "read", "notes")
         other = await open_file(http, stack, last_name="Nosy")
-        ctx = await new_context(browser)
-        page = await ctx.new_page()
-        await log_in(page, stack, other.worker.username)
+        ctx, page = await logged_in(browser, stack, other.worker.username)
         await expect(page).to_have_url(re.compile(r"/history$"))
         resp = await page.goto(f"{stack.url('portal')}/history/{entry['event_id']}/contest")
         assert resp is not None and resp.status == 404

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, expect
 
 from common.devstack import Stack
 from tests.portal.support import Scenario, open_file
-from tests.portal.test_browser import log_in, new_context
+from tests.portal.test_browser import logged_in
 
 pytestmark = pytest.mark.asyncio
 TITLE = "Your health file is kept on computer"
@@ -27,9 +27,7 @@ class TestFileNotice:
         self, browser: Browser, stack: Stack, http: httpx.AsyncClient, scene: Scenario,
         screenshots: Path,
     ):  # fmt: skip
-        ctx = await new_context(browser)
-        page = await ctx.new_page()
-        await log_in(page, stack, scene.worker.username)
+        ctx, page = await logged_in(browser, stack, scene.worker.username)
         await expect(page).to_have_url(re.compile(r"/history$"))
         notice = page.get_by_role("region", name=TITLE)
         await expect(notice).to_be_visible()
@@ -48,9 +46,7 @@ class TestFileNotice:
         await ctx.close()
 
         # A new browser and a new session: identity remembers, the notice stays away.
-        ctx = await new_context(browser)
-        page = await ctx.new_page()
-        await log_in(page, stack, scene.worker.username)
+        ctx, page = await logged_in(browser, stack, scene.worker.username)
         await expect(page).to_have_url(re.compile(r"/history$"))
         await expect(page.get_by_role("heading", name="Who opened my file")).to_be_visible()
         await expect(page.locator("#file-notice")).to_have_count(0)
@@ -60,9 +56,7 @@ class TestFileNotice:
         self, browser: Browser, stack: Stack, http: httpx.AsyncClient
     ):
         other = await open_file(http, stack, last_name="Forged", physician_name="Dr Forged")
-        ctx = await new_context(browser)
-        page = await ctx.new_page()
-        await log_in(page, stack, other.worker.username)
+        ctx, page = await logged_in(browser, stack, other.worker.username)
         await expect(page.get_by_role("region", name=TITLE)).to_be_visible()
         resp = await page.request.post(
             stack.url("portal") + "/notice", form={"csrf_token": "not-the-token"}
