@@ -42,11 +42,32 @@ class StackError(RuntimeError):
     """A readable reason the stack cannot start."""
 
 
+# Servers keep an idle connection longer than httpx's clients do (5 s), so a client never
+# reuses one the server is closing at that instant (a POST then fails with ReadError).
+KEEP_ALIVE = "30"
+
+_handed_out: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    """The lowest port the kernel gives outgoing connections (Linux's default when unreadable)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port free on the loopback right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port free on the loopback right now, never one handed out before in this process."""
+    # Below the ephemeral range: a port the kernel picked for us could be taken as the local
+    # end of some outgoing connection before the child binds it (Errno 98 at start-up).
+    low = _ephemeral_low()
+    for _ in range(1000):
+        port = secrets.randbelow(low - 10000) + 10000
+        if port not in _handed_out and not port_in_use(port):
+            _handed_out.add(port)
+            return port
+    raise StackError(f"no free TCP port found between 10000 and {low}")
 
 
 def port_in_use(port: int) -> bool:
@@ -488,7 +509,8 @@ class Stack:
         py = sys.executable
         children = [
             Child(name, [py, "-m", "uvicorn", f"{name}.main:app", "--host", "127.0.0.1",
-                         "--port", str(port), "--no-access-log", "--log-level", "warning"], port)
+                         "--port", str(port), "--no-access-log", "--log-level", "warning",
+                         "--timeout-keep-alive", KEEP_ALIVE], port)
             for name, port in self.ports.services.items()
             if name in self.services
         ]  # fmt: skip

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from audit.witness import BAD_SIGNATURE, FORK, KEY_CHANGED, ROLLBACK, Unchecked, witness
+from common.devstack import free_port
 from tests.audit.tlog import MemoryLog
 
 pytestmark = pytest.mark.asyncio
@@ -62,12 +62,6 @@ class LogServer:
         for i, leaf in enumerate(self.log.leaves):
             forged.append(leaf if i != at else leaf.replace(b'"read"', b'"none"'))
         self.log = forged
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import http.client
+import socket
+from urllib.parse import urlsplit
+
 import httpx
 import pytest
 
-from common.devstack import SERVICES, Stack
+from common.devstack import SERVICES, Stack, _ephemeral_low, free_port
 
 pytestmark = pytest.mark.asyncio
 
@@ -40,3 +45,28 @@ class TestUnknownRoutes:
         resp = await http.delete(f"{stack.url('records')}/healthz")
         assert resp.status_code == 405
         assert resp.headers["content-type"] == "application/problem+json"
+
+
+class TestKeepAlive:
+    async def test_idle_connection_outlives_the_clients_expiry(self, stack: Stack):
+        """httpx drops an idle connection after 5 s; the server must not close it first."""
+        url = urlsplit(stack.url("identity"))
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+        try:
+            conn.request("GET", "/healthz")
+            reply = conn.getresponse()
+            assert reply.status == 200 and reply.read()
+            await asyncio.sleep(6)
+            assert conn.sock is not None
+            conn.sock.setblocking(False)
+            with pytest.raises(BlockingIOError):  # b"" here would mean the server hung up
+                conn.sock.recv(1, socket.MSG_PEEK)
+        finally:
+            conn.close()
+
+
+class TestFreePort:
+    def test_ports_are_distinct_and_below_the_ephemeral_range(self):
+        ports = [free_port() for _ in range(200)]
+        assert len(set(ports)) == len(ports)
+        assert all(10000 <= p < _ephemeral_low() for p in ports)

@@ -113,6 +113,8 @@ class TestCommandsExist:
         if argv[2] == "uvicorn":
             module, _, attr = argv[3].partition(":")
             assert hasattr(importlib.import_module(module), attr), argv[3]
+            # Longer than httpx's 5 s keep-alive, or a client reuses a connection being closed.
+            assert int(argv[argv.index("--timeout-keep-alive") + 1]) > 5, argv
         else:
             found = importlib.util.find_spec(argv[2])
             assert found is not None and found.origin, f"no module {argv[2]}"
