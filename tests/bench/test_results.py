@@ -35,3 +35,15 @@ class TestReadmeQuotesTheCommittedRun:
             f"{drill['store_events']:,}",
         ):
             assert quoted in readme, f"restore drill: {quoted} is not in the README"
+
+
+class TestReadmeQuotesTheRefactorAB:
+    def test_each_run_of_the_ab_is_a_row_of_the_readme(self):
+        ab = json.loads((REPO / "bench" / "ab-issue10.json").read_text())
+        readme = (REPO / "README.md").read_text()
+        for run in ab["runs"]:
+            assert run["machine"]["git_commit"] == run["commit"], run["run"]
+            reads, stored = run["reads"], run["pipeline"]["stored_events_per_s"]
+            traced, untraced = reads["traced_req_per_s"], reads["untraced_req_per_s"]
+            row = f"| {run['commit']} | {traced} | {untraced} | {stored:,} |"
+            assert row in readme, f"{run['run']}: no README row {row}"
