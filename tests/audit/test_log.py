@@ -11,11 +11,15 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from audit.core.merkle import leaf_hash, verify_consistency, verify_inclusion
 from audit.core.note import Verifier, parse_verifier, verified_checkpoint
 from audit.core.receipt import Receipt, check_receipt
+from audit.log.service import NodeCache, receipts
 from audit.witness import witness
+from common.db import make_sessionmaker
 from common.devstack import Stack
 from tests.audit.support import (
     LOG_TRIGGERS,
@@ -164,6 +168,23 @@ class TestReceipts:
             return items[0]["receipt"] if items and items[0]["receipt"] else None
 
         assert check_receipt(Receipt.from_json(await eventually(receipt, timeout=10)), key).ok
+
+    async def test_only_positions_in_the_newest_signed_tree_get_one(
+        self, stack: Stack, http: httpx.AsyncClient, logged: tuple[str, list[Any]]
+    ):
+        key = await verifier(stack, http)
+        engine = create_async_engine(stack.postgres.url("audit"))
+        try:
+            async with make_sessionmaker(engine)() as session:
+                size = await signed_size(session)
+                asked = [0, -3, 1, size, size, size + 1, size + 10**9]
+                got = await receipts(session, asked, NodeCache())
+        finally:
+            await engine.dispose()
+        assert sorted(got) == [1, size], "nothing outside 1..tree size, each position once"
+        for position, receipt in got.items():
+            assert (receipt.leaf_index, receipt.tree_size) == (position - 1, size)
+            assert check_receipt(receipt, key).ok
 
 
 class TestProofs:
@@ -333,3 +354,9 @@ async def signed_at_least(stack: Stack, http: httpx.AsyncClient, key: Verifier, 
         return body if body.size >= size else None
 
     return await eventually(probe, timeout=20)
+
+
+async def signed_size(session: AsyncSession) -> int:
+    """The size of the newest signed tree."""
+    found = await session.execute(text("SELECT max(tree_size) FROM log_checkpoint"))
+    return int(found.scalar_one())

@@ -218,37 +218,46 @@ async def inclusion_proof(session: AsyncSession, index: int, size: int) -> list[
     return reader.hashes(ranges)
 
 
+# The newest checkpoint and the envelopes it covers, in one round trip: a page of history
+# makes one such query and one for the tiles.
+COVERED_SQL = text(
+    "WITH newest AS (SELECT tree_size, note FROM log_checkpoint ORDER BY tree_size DESC LIMIT 1) "
+    "SELECT newest.tree_size, newest.note, e.position, e.body FROM newest "
+    "LEFT JOIN event e ON e.position = ANY(:ps) AND e.position <= newest.tree_size"
+)
+
+
 async def receipts(
     session: AsyncSession, positions: Sequence[int], cache: NodeCache | None = None
 ) -> dict[int, Receipt]:
     """Receipts of the store positions already in the newest signed tree (others are pending)."""
-    checkpoint = await latest_checkpoint(session)
-    if checkpoint is None:
+    wanted = sorted({p for p in positions if p > 0})
+    if not wanted:
         return {}
-    size = checkpoint.tree_size
-    origin = parse_checkpoint(split_note(checkpoint.note)[0]).origin
-    covered = sorted({p for p in positions if 0 < p <= size})
-    if not covered:
+    found = (await session.execute(COVERED_SQL, {"ps": wanted})).all()
+    if not found:
         return {}
-    found = await session.execute(
-        text("SELECT position, body FROM event WHERE position = ANY(:ps)"), {"ps": covered}
-    )
-    bodies: dict[int, str] = {int(p): str(b) for p, b in found.all()}
-    paths = {p: inclusion_ranges(p - 1, size) for p in covered}
-    reader = await TreeReader.for_ranges(
-        session, size, [r for rs in paths.values() for r in rs], cache
-    )
+    size, note = int(found[0][0]), str(found[0][1])
+    bodies: dict[int, str] = {int(r[2]): str(r[3]) for r in found if r[2] is not None}
+    if not bodies:
+        return {}
+    origin = parse_checkpoint(split_note(note)[0]).origin
+    paths = {p: inclusion_ranges(p - 1, size) for p in bodies}
+    # Leaves of one page share their upper siblings and the tree's right edge: each distinct
+    # range is hashed once.
+    distinct = list({r for rs in paths.values() for r in rs})
+    reader = await TreeReader.for_ranges(session, size, distinct, cache)
+    hashed = dict(zip(distinct, reader.hashes(distinct), strict=True))
     return {
         p: Receipt(
             log=origin,
             leaf_index=p - 1,
-            leaf=bodies[p].encode(),
+            leaf=body.encode(),
             tree_size=size,
-            inclusion_proof=tuple(reader.hashes(paths[p])),
-            checkpoint=checkpoint.note,
+            inclusion_proof=tuple(hashed[r] for r in paths[p]),
+            checkpoint=note,
         )
-        for p in covered
-        if p in bodies
+        for p, body in bodies.items()
     }
 
 
