@@ -1012,6 +1012,8 @@ async def run(sizes: Sizes, out: Path, keep: bool, quick: bool, only: list[str])
     stack = Stack(data, Ports.free(), demo=False, durable=True,
                   admin_password="Bench-Admin-Passw0rd!", say=say)  # fmt: skip
     started = datetime.now(UTC)
+    # Taken before the services start: the commit they run, even if HEAD moves during the run.
+    host = machine()
     scenarios: dict[str, Any] = {}
     try:
         await stack.start()
@@ -1024,7 +1026,7 @@ async def run(sizes: Sizes, out: Path, keep: bool, quick: bool, only: list[str])
         if not keep:
             shutil.rmtree(data, ignore_errors=True)
     results = {
-        "machine": machine(),
+        "machine": host,
         "scenarios_run": only,
         "started_at": started.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
