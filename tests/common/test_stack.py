@@ -66,7 +66,7 @@ class TestKeepAlive:
 
 
 class TestFreePort:
-    def test_ports_are_distinct_and_below_the_ephemeral_range(self):
+    async def test_ports_are_distinct_and_below_the_ephemeral_range(self):
         ports = [free_port() for _ in range(200)]
         assert len(set(ports)) == len(ports)
         assert all(10000 <= p < _ephemeral_low() for p in ports)
