@@ -50,6 +50,17 @@ async def propose(http: httpx.AsyncClient, stack: Stack, who: Account, *ids: str
     return resp.json()
 
 
+async def approve(
+    http: httpx.AsyncClient, stack: Stack, who: Account, batch: dict, comment: str
+) -> httpx.Response:
+    """The director's approval of a proposed batch, as answered."""
+    return await http.post(
+        f"{stack.url('records')}/retention/batches/{batch['id']}/approve",
+        json={"comment": comment},
+        headers=who.headers,
+    )
+
+
 class TestFilesPastTheirTerm:
     async def test_fifteen_years_after_employment_is_due_forty_for_asbestos_is_not(
         self, stack: Stack, http: httpx.AsyncClient, staff: dict[str, Account]
@@ -233,11 +244,7 @@ class TestApprovedErasure:
         record = await http.get(f"{base}/workers/{f.worker_id}/record", headers=director.headers)
         assert record.json()["exams"]
         before = await last_outbox_id(records_db)
-        resp = await http.post(
-            f"{base}/retention/batches/{batch['id']}/approve",
-            json={"comment": "Term passed, no claim known"},
-            headers=director.headers,
-        )
+        resp = await approve(http, stack, director, batch, "Term passed, no claim known")
         assert resp.status_code == 200, resp.text
         approved = resp.json()
         assert approved["status"] == "approved" and approved["approved_by"] == director.id
@@ -279,11 +286,7 @@ class TestApprovedErasure:
             f"{base}/workers/{f.worker_id}/movements", headers=director.headers
         )
         assert {m["kind"] for m in movements.json()} == {"print", "export"}
-        again = await http.post(
-            f"{base}/retention/batches/{batch['id']}/approve",
-            json={"comment": "twice"},
-            headers=director.headers,
-        )
+        again = await approve(http, stack, director, batch, "twice")
         assert again.status_code == 409
         assert f.worker_id not in await due_ids(http, stack, director)
 
@@ -324,11 +327,7 @@ class TestErasedFile:
         base, doc, director = stack.url("records"), staff["physician"], staff["medical_director"]
         f = await ended_file(http, stack, doc, "Gone")
         batch = await propose(http, stack, director, f.worker_id)
-        resp = await http.post(
-            f"{base}/retention/batches/{batch['id']}/approve",
-            json={"comment": "Term passed"},
-            headers=director.headers,
-        )
+        resp = await approve(http, stack, director, batch, "Term passed")
         assert resp.status_code == 200, resp.text
         before = await last_outbox_id(records_db)
         attempts = [
