@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
-from sqlalchemy import exists, select, text
+from sqlalchemy import exists, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -165,10 +165,15 @@ async def _load_worker(
         .where(col(CareMember.worker_id) == Worker.id, col(CareMember.user_id) == principal.user_id)
         .label("care")
     )
-    erased = exists().where(col(Erasure.worker_id) == Worker.id).label("erased")
-    query = select(Worker, care, long_retention_column(Worker.id).label("long"), erased).where(
-        col(Worker.id) == worker_id
+    # Only a write asks whether the file was erased: reads, the hot path, skip the lookup.
+    erased = (
+        exists().where(col(Erasure.worker_id) == Worker.id)
+        if action in WRITE_ACTIONS
+        else literal(False)
     )
+    query = select(
+        Worker, care, long_retention_column(Worker.id).label("long"), erased.label("erased")
+    ).where(col(Worker.id) == worker_id)
     if lock:
         query = query.with_for_update(of=Worker)
     row = (await session.execute(query)).first()
