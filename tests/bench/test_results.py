@@ -47,3 +47,28 @@ class TestReadmeQuotesTheRefactorAB:
             traced, untraced = reads["traced_req_per_s"], reads["untraced_req_per_s"]
             row = f"| {run['commit']} | {traced} | {untraced} | {stored:,} |"
             assert row in readme, f"{run['run']}: no README row {row}"
+
+    def test_the_means_it_quotes_are_those_of_the_runs(self):
+        ab = json.loads((REPO / "bench" / "ab-issue10.json").read_text())
+        readme = (REPO / "README.md").read_text()
+
+        def traced(commit: str) -> float:
+            runs = [r["reads"]["traced_req_per_s"] for r in ab["runs"] if r["commit"] == commit]
+            assert len(runs) == 2, commit
+            return sum(runs) / len(runs)
+
+        before, after = traced("661c502"), traced("8f3503a")
+        change = round((after / before - 1) * 100)
+        quoted = f"{before:.1f}/s before and {after:.1f}/s after ({change:+d} %)"
+        assert quoted in " ".join(readme.split()), quoted
+
+
+class TestReadmeQuotesTheIsolatedHistoryRuns:
+    def test_each_isolated_run_is_quoted(self):
+        runs = json.loads((REPO / "bench" / "history-isolated.json").read_text())["runs"]
+        readme = " ".join((REPO / "README.md").read_text().split())
+        for run in runs:
+            h = run["history_query"]
+            assert f"{h['latency_ms_p99']} ms" in readme, h["latency_ms_p99"]
+            assert str(h["latency_ms_p50"]) in readme
+            assert run["machine"]["git_commit"] in readme
