@@ -37,10 +37,12 @@ class Settings(ServiceSettings):
     desk_url: str = "http://127.0.0.1:8005/desk"
 
     consumer_group: str = "audit"
-    consumer_batch_size: int = 500
+    # Measured (bench drain, 200,000 events): 500/2000 drained 2,205 events/s, 2000/5000
+    # 2,586/s, 4000/8000 2,379/s; a trickle still lingers only consumer_linger_seconds.
+    consumer_batch_size: int = 2000
     consumer_linger_seconds: float = 0.1
     # Stored events the projector folds per transaction.
-    projector_batch_size: int = 2000
+    projector_batch_size: int = 5000
     # Kafka refuses less than 6 s (group.min.session.timeout.ms); the development stack's
     # Tansu holds a join up to half of it, so there it is 2 s (common.devstack).
     consumer_session_timeout_ms: int = 10_000

@@ -7,8 +7,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from audit.core.chain import ChainVerifier, body_of, columns_of, link
+from audit.core.chain import ChainVerifier, body_and_columns, body_of, columns_of, link
 from audit.core.hashing import GENESIS, canonical_json
 from audit.core.models import ActorWindow, ChainRow, RuleSettings
 from audit.core.rules import alerts_for, gap_step, needs_window
@@ -58,6 +60,30 @@ class TestCanonicalForm:
         event = envelope(1)
         assert body_of(AccessEvent.model_validate_json(body_of(event))) == body_of(event)
         assert columns_of(event)["occurred_at"] == format_time(event.occurred_at)
+
+
+TEXT = st.text(min_size=1, max_size=12)
+ENVELOPES = st.builds(
+    lambda seq, at, actor, worker, outcome, details: envelope(
+        seq, occurred_at=at, actor=actor, worker_id=worker, outcome=outcome, details=details
+    ),
+    st.integers(min_value=1, max_value=2**40),
+    st.datetimes(timezones=st.just(UTC)) | st.datetimes(),
+    st.none()
+    | st.fixed_dictionaries(
+        {"user_id": TEXT, "username": TEXT, "display_name": TEXT, "profile": TEXT}
+    ),
+    st.none() | TEXT,
+    st.sampled_from(["success", "denied"]),
+    st.none() | st.dictionaries(TEXT, st.none() | st.booleans() | TEXT, max_size=3),
+)
+
+
+class TestBodyAndColumns:
+    @given(ENVELOPES)
+    def test_one_dump_gives_what_the_verifier_derives(self, event):
+        """The append path's single dump and the verifier's separate derivations agree."""
+        assert body_and_columns(event) == (body_of(event), columns_of(event))
 
 
 class TestVerifier:

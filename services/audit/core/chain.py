@@ -16,6 +16,23 @@ def body_of(event: AccessEvent) -> str:
     return canonical_json(event.model_dump(mode="json", by_alias=True))
 
 
+def body_and_columns(event: AccessEvent) -> tuple[str, dict[str, Any]]:
+    """body_of() and columns_of() from one dump of the envelope (the append path's form)."""
+    data = event.model_dump(mode="json", by_alias=True)
+    actor = data["actor"]
+    return canonical_json(data), {
+        "event_id": data["event_id"],
+        "source": data["source"],
+        "source_seq": data["source_seq"],
+        "occurred_at": data["occurred_at"],
+        "worker_id": data["worker_id"],
+        "actor_user_id": actor["user_id"] if actor else None,
+        "actor_profile": actor["profile"] if actor else None,
+        "action": data["action"],
+        "outcome": data["outcome"],
+    }
+
+
 def columns_of(event: AccessEvent) -> dict[str, Any]:
     """The indexed columns derived from an envelope (checked against the body on verify)."""
     return {

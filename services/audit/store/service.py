@@ -16,11 +16,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import BigInteger, any_, bindparam, func, insert, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from audit.core.chain import ChainVerifier, body_of, columns_of
+from audit.core.chain import ChainVerifier, body_and_columns
 from audit.core.hashing import GENESIS, checkpoint_message, link_hash
 from audit.core.models import Break, ChainRow, StoredEvent
 from audit.store.models import Checkpoint, Event, SigningKey
@@ -37,6 +38,9 @@ COPY_COLUMNS = (
 )  # fmt: skip
 KEY_LOCK = zlib.crc32(b"audit-signing-key")
 EVENT = table_of(Event)
+# A batch's ids as one array parameter: an IN list of 500 is rendered and bound anew per batch.
+IDS = ARRAY(UUID(as_uuid=False))
+SEQS = ARRAY(BigInteger)
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,8 @@ async def _refuse_taken(
     for source, seqs in wanted.items():
         rows = await session.execute(
             select(EVENT.c.source_seq, EVENT.c.event_id).where(
-                EVENT.c.source == source, EVENT.c.source_seq.in_(sorted(seqs))
+                EVENT.c.source == source,
+                EVENT.c.source_seq == any_(bindparam("seqs", sorted(seqs), type_=SEQS)),
             )
         )
         holder.update({(source, int(r.source_seq)): str(r.event_id) for r in rows})
@@ -127,7 +132,9 @@ async def fresh_of(
         str(e)
         for e in (
             await session.execute(
-                select(EVENT.c.event_id).where(EVENT.c.event_id.in_(list(unique)))
+                select(EVENT.c.event_id).where(
+                    EVENT.c.event_id == any_(bindparam("ids", list(unique), type_=IDS))
+                )
             )
         ).scalars()
     }
@@ -147,15 +154,14 @@ async def write(session: AsyncSession, fresh: Sequence[Incoming]) -> list[Stored
         return []
     # Within a batch, sequence order makes partitions interleave without transient gaps.
     ordered = sorted(fresh, key=lambda i: (i.event.source, i.event.source_seq))
-    bodies = [body_of(i.event) for i in ordered]
-    columns = [columns_of(i.event) for i in ordered]
+    derived = [body_and_columns(i.event) for i in ordered]
     await lock_chain(session)
     position, prev_hash = await head(session)
     recorded_at = utcnow()
     stamp = format_time(recorded_at)
     records: list[tuple[Any, ...]] = []
     stored: list[StoredEvent] = []
-    for item, body, cols in zip(ordered, bodies, columns, strict=True):
+    for item, (body, cols) in zip(ordered, derived, strict=True):
         position += 1
         digest = link_hash(prev_hash, position, stamp, body)
         event = item.event
