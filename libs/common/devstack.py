@@ -399,6 +399,9 @@ class Stack:
             env["OHS_EVENT_SIGNING_KEY_FILE"] = str(self.event_key_path(source))
         if name == "audit-consumer" and "AUDIT_CHECKPOINT_KEY_FILE" not in self.extra_env:
             env["AUDIT_CHECKPOINT_KEY_FILE"] = str(self.checkpoint_key_path)
+        if name == "audit-consumer" and "AUDIT_CONSUMER_PROJECTS" not in self.extra_env:
+            # The audit-projector child folds, on the other core.
+            env["AUDIT_CONSUMER_PROJECTS"] = "false"
         return env
 
     def url(self, service: str) -> str:
@@ -521,6 +524,7 @@ class Stack:
         ]
         if "audit" in self.services and importlib.util.find_spec("audit.consumer") is not None:
             children.append(Child("audit-consumer", [py, "-m", "audit.consumer"]))
+            children.append(Child("audit-projector", [py, "-m", "audit.projector"]))
         return children
 
     def start_children(self, names: list[str] | None = None) -> None:

@@ -41,7 +41,8 @@ from audit.ingest.service import (
 )
 from audit.ingest.signatures import SourceKeys, raise_forged_alerts, taken
 from audit.log.sequencer import Sequencer
-from audit.projections.service import project, projected
+from audit.projections.service import projected
+from audit.projector import fold_until
 from audit.settings import Settings
 from audit.store.service import (
     Signer,
@@ -136,8 +137,8 @@ class AuditConsumer:
         self.appended = asyncio.Event()
 
     def remember(self, stored: list[StoredEvent]) -> None:
-        """Hand committed events to the projector."""
-        if stored:
+        """Hand committed events to the projector (when this process runs one)."""
+        if stored and self.settings.consumer_projects:
             if len(self.known) >= KNOWN_MAX:
                 # Folded by another consumer's projector (or a rebuild), or far behind.
                 self.known.clear()
@@ -146,21 +147,10 @@ class AuditConsumer:
 
     async def run_projector(self, stop: asyncio.Event) -> None:
         """Fold the store into the projections until stop is set (waits when caught up)."""
-        limit = self.settings.projector_batch_size
-        while not stop.is_set():
-            self.appended.clear()
-            try:
-                async with self.maker() as session, session.begin():
-                    moved = await project(session, self.rules, limit, self.known)
-            except Exception:
-                log.exception("projector failed; retrying in 1s")
-                moved = 0
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1)
-            self.projected += moved
-            if moved < limit:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.appended.wait(), 0.2)
+        self.projected += await fold_until(
+            self.maker, self.rules, self.settings.projector_batch_size, stop, self.appended,
+            self.known,
+        )  # fmt: skip
 
     async def seek_to_database(self, partitions: list[TopicPartition]) -> None:
         """Seek each partition to its database position (or the beginning); the positions
@@ -290,7 +280,11 @@ class AuditConsumer:
         """Consume until stop is set; reconnect with backoff on broker or database trouble."""
         backoff = 0.5
         mailer = None
-        projector = asyncio.create_task(self.run_projector(stop))
+        projector = None
+        if self.settings.consumer_projects:
+            projector = asyncio.create_task(self.run_projector(stop))
+        else:
+            log.info("projections are folded by `python -m audit.projector`")
         if mail.enabled(self.settings):
             mailer = asyncio.create_task(
                 mail.AlertMailer(self.settings, self.maker, None).run(stop)
@@ -321,7 +315,8 @@ class AuditConsumer:
         if mailer is not None:
             await mailer
         await sequencer
-        await projector
+        if projector is not None:
+            await projector
         self.verifiers.shutdown(wait=False)
         await self.engine.dispose()
 

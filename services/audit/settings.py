@@ -43,6 +43,11 @@ class Settings(ServiceSettings):
     consumer_linger_seconds: float = 0.1
     # Stored events the projector folds per transaction.
     projector_batch_size: int = 5000
+    # False where `python -m audit.projector` runs beside the consumers (its own process, so
+    # its own core); true folds in the consumer's event loop.
+    consumer_projects: bool = True
+    # A projector process is woken by every append (LISTEN); it also looks this often.
+    projector_poll_seconds: float = 1.0
     # Kafka refuses less than 6 s (group.min.session.timeout.ms); the development stack's
     # Tansu holds a join up to half of it, so there it is 2 s (common.devstack).
     consumer_session_timeout_ms: int = 10_000

@@ -14,8 +14,11 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from audit.projector import Wakeup
+from audit.store.service import APPENDED_CHANNEL
 from common.devstack import REPO, Stack
-from tests.audit.support import Events, SignedProducer, care, publish, staff, stored
+from common.events import AccessEvent
+from tests.audit.support import Events, SignedProducer, care, dsn, publish, staff, stored
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.asyncio
@@ -242,12 +245,12 @@ def assignment(path: Path) -> set[int] | None:
     return {int(n.split("/")[1]) for n in names if n.startswith("access-events/")}
 
 
-def another_consumer(stack: Stack, log: Path) -> subprocess.Popen[bytes]:
+def another_consumer(stack: Stack, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     """A second `python -m audit.consumer` in the stack's group, logging to its own file."""
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "audit.consumer"],
-            env=stack.child_env("audit-consumer", stack.env()),
+            env={**stack.child_env("audit-consumer", stack.env()), **extra},
             cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
@@ -288,3 +291,74 @@ class TestTwoConsumers:
         assert int(final.split("stopped: ")[1].split()[0]) > 0
         # The stack's consumer reads every partition again before the next test.
         await eventually(lambda: asyncio.sleep(0, assignment(first_log) == {0, 1, 2}), timeout=40)
+
+
+async def in_store(db: asyncpg.Connection, envelopes: list[AccessEvent]) -> bool:
+    """Whether every envelope is in the store (folded or not)."""
+    ids = [e.event_id for e in envelopes]
+    n = await db.fetchval("SELECT count(*) FROM event WHERE event_id = ANY($1::uuid[])", ids)
+    return bool(n == len(ids))
+
+
+async def entries(db: asyncpg.Connection, envelopes: list[AccessEvent]) -> int:
+    """History entries of the envelopes (each is folded into one)."""
+    ids = [e.event_id for e in envelopes]
+    return int(
+        await db.fetchval("SELECT count(*) FROM access_entry WHERE event_id = ANY($1::uuid[])", ids)
+    )
+
+
+class TestProjectorProcess:
+    async def test_the_projector_process_folds_what_the_consumer_stored(
+        self, stack: Stack, db: asyncpg.Connection, producer: SignedProducer, events: Events
+    ):
+        stack.kill_child("audit-projector")
+        try:
+            batch = [
+                await events.make(worker_id=str(uuid.uuid4()), actor=staff(), details=care())
+                for _ in range(5)
+            ]
+            await publish(producer, *batch)
+            await eventually(lambda: in_store(db, batch), timeout=40)
+            # The stack's consumer does not fold (AUDIT_CONSUMER_PROJECTS=false): nobody has.
+            assert await entries(db, batch) == 0
+        finally:
+            stack.start_children(["audit-projector"])
+        await eventually(lambda: stored(db, *batch), timeout=40)
+        assert await entries(db, batch) == 5
+
+    async def test_a_consumer_that_projects_needs_no_projector_process(
+        self, stack: Stack, db: asyncpg.Connection, producer: SignedProducer, events: Events
+    ):
+        stack.kill_child("audit-projector")
+        log = stack.logs / f"audit-consumer-projects-{uuid.uuid4().hex[:8]}.log"
+        folding = another_consumer(stack, log, AUDIT_CONSUMER_PROJECTS="true")
+        try:
+            batch = [
+                await events.make(worker_id=str(uuid.uuid4()), actor=staff(), details=care())
+                for _ in range(5)
+            ]
+            await publish(producer, *batch)
+            await eventually(lambda: stored(db, *batch), timeout=60)
+            assert await entries(db, batch) == 5
+        finally:
+            folding.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(folding.wait, 30)
+            stack.start_children(["audit-projector"])
+        assert "projections are folded by" not in log.read_text()
+        first_log = stack.logs / "audit-consumer.log"
+        await eventually(lambda: asyncio.sleep(0, assignment(first_log) == {0, 1, 2}), timeout=40)
+
+    async def test_an_append_wakes_a_listening_projector(
+        self, stack: Stack, db: asyncpg.Connection
+    ):
+        appended = asyncio.Event()
+        wakeup = Wakeup(dsn(stack), appended)
+        await wakeup.ensure()
+        try:
+            await asyncio.wait_for(appended.wait(), 5)
+            appended.clear()
+            await db.execute(f"NOTIFY {APPENDED_CHANNEL}")
+            await asyncio.wait_for(appended.wait(), 5)
+        finally:
+            await wakeup.close()

@@ -141,6 +141,11 @@ class TestNothingServedIsUntraced:
                 stack.start_children(["audit-consumer"])
                 await asyncio.sleep(4)
 
+                stack.kill_child("audit-projector")
+                await asyncio.sleep(1)
+                stack.start_children(["audit-projector"])
+                await asyncio.sleep(4)
+
                 stack.kill_child("records-relay")
                 await asyncio.sleep(1)
                 stack.start_children(["records-relay"])

@@ -37,6 +37,8 @@ COPY_COLUMNS = (
     "origin_offset", "body", "prev_hash", "hash",
 )  # fmt: skip
 KEY_LOCK = zlib.crc32(b"audit-signing-key")
+# Notified in every appending transaction (delivered at its commit): a projector process wakes.
+APPENDED_CHANNEL = "audit_appended"
 EVENT = table_of(Event)
 # A batch's ids as one array parameter: an IN list of 500 is rendered and bound anew per batch.
 IDS = ARRAY(UUID(as_uuid=False))
@@ -176,6 +178,7 @@ async def write(session: AsyncSession, fresh: Sequence[Incoming]) -> list[Stored
         prev_hash = digest
         stored.append(StoredEvent(position, recorded_at, event))
     await copy_rows(session, "event", COPY_COLUMNS, records)
+    await session.execute(text(f"NOTIFY {APPENDED_CHANNEL}"))
     return stored
 
 

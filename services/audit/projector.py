@@ -1,0 +1,139 @@
+"""The projector: `python -m audit.projector` folds the store into the projections.
+
+A process of its own beside the consumers (AUDIT_CONSUMER_PROJECTS=false there): the fold is
+Python work per event, and in the consumer it shared one event loop, so one core, with the
+parsing and appending of the next batch. Several projectors may run; a transaction lock lets
+one fold at a time, each by position from where the projections say they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from audit.core.models import RuleSettings, StoredEvent
+from audit.projections.service import project
+from audit.settings import Settings
+from audit.store.service import APPENDED_CHANNEL
+from common.db import make_engine, make_sessionmaker
+
+log = logging.getLogger("ohs.audit.projector")
+
+
+async def fold_until(
+    maker: async_sessionmaker[AsyncSession],
+    rules: RuleSettings,
+    limit: int,
+    stop: asyncio.Event,
+    appended: asyncio.Event,
+    known: dict[int, StoredEvent] | None = None,
+    idle_seconds: float = 0.2,
+) -> int:
+    """Fold until stop is set; when caught up, wait for `appended` or `idle_seconds`."""
+    total = 0
+    while not stop.is_set():
+        appended.clear()
+        try:
+            async with maker() as session, session.begin():
+                moved = await project(session, rules, limit, known)
+        except Exception:
+            log.exception("projector failed; retrying in 1s")
+            moved = 0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1)
+        total += moved
+        if moved < limit:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(appended.wait(), idle_seconds)
+    return total
+
+
+class Wakeup:
+    """LISTEN for the store's appends (write() notifies in its transaction, so at commit)."""
+
+    def __init__(self, database_url: str, appended: asyncio.Event) -> None:
+        self.dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        self.appended = appended
+        self.connection: asyncpg.Connection | None = None
+
+    async def ensure(self) -> None:
+        """Listen if not listening (a lost connection means polling until it is back)."""
+        if self.connection is not None and not self.connection.is_closed():
+            return
+        try:
+            self.connection = await asyncpg.connect(self.dsn)
+            await self.connection.add_listener(APPENDED_CHANNEL, self._notified)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("not listening for appends (%s): polling", exc)
+            self.connection = None
+        else:
+            # Appends committed before the LISTEN are looked for at once.
+            self.appended.set()
+
+    def _notified(self, *_: object) -> None:
+        self.appended.set()
+
+    async def close(self) -> None:
+        """Stop listening."""
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                await self.connection.close()
+
+
+async def _listen(wakeup: Wakeup, stop: asyncio.Event, every: float) -> None:
+    while not stop.is_set():
+        await wakeup.ensure()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
+async def _main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    settings = Settings()
+    engine = make_engine(settings.database_url, pool_size=2)
+    appended = asyncio.Event()
+    wakeup = Wakeup(settings.database_url, appended)
+    listener = asyncio.create_task(_listen(wakeup, stop, 2.0))
+    log.info("audit projector folding the store (batches of %d)", settings.projector_batch_size)
+    try:
+        total = await fold_until(
+            make_sessionmaker(engine),
+            settings.rules(),
+            settings.projector_batch_size,
+            stop,
+            appended,
+            idle_seconds=settings.projector_poll_seconds,
+        )
+    finally:
+        stop.set()
+        await listener
+        await wakeup.close()
+        await engine.dispose()
+    log.info("audit projector stopped: %d projected", total)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the audit projector until SIGTERM."""
+    argparse.ArgumentParser(
+        prog="python -m audit.projector",
+        description="Fold the audit event store into the projections (access histories, "
+        "actors, alerts, sequence gaps) until SIGTERM, woken by every append. Settings come "
+        "from the environment like the consumer's (AUDIT_DATABASE_URL, AUDIT_PROJECTOR_BATCH_SIZE, "
+        "AUDIT_PROJECTOR_POLL_SECONDS); run it beside consumers started with "
+        "AUDIT_CONSUMER_PROJECTS=false. Several may run: one folds at a time.",
+    ).parse_args(argv)
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()
