@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit.core.bounds import OpeningBounds
 from audit.core.models import ActorWindow, RuleSettings, StoredEvent, derived_id
 from audit.core.rules import (
     SEVERITY,
@@ -83,6 +84,15 @@ OPENED_SQL = text(
     "  GROUP BY e.worker_id LIMIT :cap) s"
 )
 
+# Per actor, how many of its events stored before the batch occurred after its earliest one in
+# the batch (OpeningBounds adds them: a window may hold them), counted up to a cap.
+LATE_BEFORE_SQL = text(
+    "SELECT a.actor, (SELECT count(*) FROM (SELECT 1 FROM event e "
+    "  WHERE e.actor_user_id = a.actor AND e.occurred_at > a.since AND e.position < :first "
+    "  LIMIT :cap) s) AS n "
+    "FROM unnest(CAST(:actors AS text[]), CAST(:since AS timestamptz[])) AS a(actor, since)"
+)
+
 
 class Windows:
     """What the windowed rules need to know of each actor's past, for one batch of events."""
@@ -91,6 +101,7 @@ class Windows:
         self.rules = rules
         self.last_alert: dict[tuple[str, str], datetime] = {}
         self.quiet: set[str] = set()
+        self.bounds: OpeningBounds | None = None
 
     @classmethod
     async def load(
@@ -153,6 +164,25 @@ class Windows:
                 if r.opened <= rules.mass_access_care_team_workers
                 and r.outside <= rules.mass_access_workers
             }
+            crowded = [a for a in crowded if a not in windows.quiet]
+        if crowded:
+            earliest: dict[str, datetime] = {}
+            for i in stored:
+                if i.event.actor is not None and i.event.actor.user_id in crowded:
+                    who = i.event.actor.user_id
+                    earliest[who] = min(earliest.get(who, i.event.occurred_at), i.event.occurred_at)
+            rows = await session.execute(
+                LATE_BEFORE_SQL,
+                {
+                    "actors": list(earliest),
+                    "since": list(earliest.values()),
+                    "first": min(i.position for i in stored),
+                    "cap": lowest + 1,
+                },
+            )
+            # At the cap the count is not known (and the outside bound would exceed it anyway).
+            late = {r.actor: int(r.n) for r in rows if r.n <= lowest}
+            windows.bounds = OpeningBounds(stored, late)
         return windows
 
     def note_alert(self, item: StoredEvent, kind: str) -> None:
@@ -179,7 +209,15 @@ class Windows:
         if is_opening(event):
             since = event.occurred_at - timedelta(minutes=rules.mass_access_minutes)
             mass_alerted = self._alerted(actor, "mass_access", since)
-            if not mass_alerted and actor not in self.quiet:
+            bound = self.bounds.bound(item) if self.bounds is not None else None
+            if (
+                bound is not None
+                and bound[0] <= rules.mass_access_care_team_workers
+                and bound[1] <= rules.mass_access_workers
+            ):
+                # Under both thresholds however the window is counted: the rule cannot fire.
+                distinct, outside = bound
+            elif not mass_alerted and actor not in self.quiet:
                 cap = max(rules.mass_access_workers, rules.mass_access_care_team_workers) + 1
                 row = (
                     await session.execute(
@@ -194,6 +232,8 @@ class Windows:
                     )
                 ).one()
                 distinct, outside = int(row.opened), int(row.outside)
+                if self.bounds is not None:
+                    self.bounds.note_exact(item, distinct, outside)
         if event.outcome == "denied":
             since = event.occurred_at - timedelta(minutes=rules.denial_minutes)
             denials_alerted = self._alerted(actor, "repeated_denials", since)
