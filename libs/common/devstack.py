@@ -81,6 +81,9 @@ def port_in_use(port: int) -> bool:
     return False
 
 
+AUDIT_WORKERS = ("audit-consumer", "audit-projector")
+
+
 def _die_with_parent() -> None:
     # Children must not outlive a runner killed with -9 (no orphan holding a port).
     with contextlib.suppress(Exception):
@@ -397,11 +400,12 @@ class Stack:
         source = name.removesuffix("-relay")
         if name.endswith("-relay") and "OHS_EVENT_SIGNING_KEY_FILE" not in self.extra_env:
             env["OHS_EVENT_SIGNING_KEY_FILE"] = str(self.event_key_path(source))
-        if name == "audit-consumer" and "AUDIT_CHECKPOINT_KEY_FILE" not in self.extra_env:
+        if name in AUDIT_WORKERS and "AUDIT_PROJECTOR_PROCESS" not in self.extra_env:
+            # The audit-projector child folds, hashes the tree and signs, on the other core;
+            # the consumer, which parses what the broker delivers, holds no signing key.
+            env["AUDIT_PROJECTOR_PROCESS"] = "true"
+        if name == "audit-projector" and "AUDIT_CHECKPOINT_KEY_FILE" not in self.extra_env:
             env["AUDIT_CHECKPOINT_KEY_FILE"] = str(self.checkpoint_key_path)
-        if name == "audit-consumer" and "AUDIT_CONSUMER_PROJECTS" not in self.extra_env:
-            # The audit-projector child folds, on the other core.
-            env["AUDIT_CONSUMER_PROJECTS"] = "false"
         return env
 
     def url(self, service: str) -> str:

@@ -42,11 +42,10 @@ from audit.ingest.service import (
 from audit.ingest.signatures import SourceKeys, raise_forged_alerts, taken
 from audit.log.sequencer import Sequencer
 from audit.projections.service import projected
-from audit.projector import fold_until
+from audit.projector import fold_until, sign_chain_head
 from audit.settings import Settings
 from audit.store.service import (
     Signer,
-    checkpoint,
     checkpoint_private_key,
     fresh_of,
     head,
@@ -114,7 +113,11 @@ class AuditConsumer:
         self.source_keys = SourceKeys.from_settings(settings)
         # Signatures are checked in threads: libsodium releases the GIL (a second core).
         self.verifiers = ThreadPoolExecutor(2, thread_name_prefix="verify")
-        self.checkpoint_key = checkpoint_private_key(settings)
+        # Beside a projector process the consumer signs nothing: the key stays out of the
+        # process that parses what the broker delivers.
+        self.checkpoint_key = (
+            None if settings.projector_process else checkpoint_private_key(settings)
+        )
         self.last_checkpoint = 0.0
         self.last_housekeeping = 0.0
         self.gaps = GapDetector(
@@ -138,7 +141,7 @@ class AuditConsumer:
 
     def remember(self, stored: list[StoredEvent]) -> None:
         """Hand committed events to the projector (when this process runs one)."""
-        if stored and self.settings.consumer_projects:
+        if stored and not self.settings.projector_process:
             if len(self.known) >= KNOWN_MAX:
                 # Folded by another consumer's projector (or a rebuild), or far behind.
                 self.known.clear()
@@ -280,24 +283,24 @@ class AuditConsumer:
         """Consume until stop is set; reconnect with backoff on broker or database trouble."""
         backoff = 0.5
         mailer = None
-        projector = None
-        if self.settings.consumer_projects:
+        projector = sequencer = None
+        if self.checkpoint_key is not None:
             projector = asyncio.create_task(self.run_projector(stop))
+            sequencer = asyncio.create_task(
+                Sequencer(
+                    self.maker,
+                    self.checkpoint_key,
+                    self.settings.log_origin,
+                    self.settings.log_checkpoint_seconds,
+                ).run(stop)
+            )
         else:
-            log.info("projections are folded by `python -m audit.projector`")
+            log.info("`python -m audit.projector` folds, hashes the tree and signs checkpoints")
         if mail.enabled(self.settings):
             mailer = asyncio.create_task(
                 mail.AlertMailer(self.settings, self.maker, None).run(stop)
             )
             log.info("high alerts are mailed to %s", self.settings.alert_mail_to)
-        sequencer = asyncio.create_task(
-            Sequencer(
-                self.maker,
-                self.checkpoint_key,
-                self.settings.log_origin,
-                self.settings.log_checkpoint_seconds,
-            ).run(stop)
-        )
         while not stop.is_set():
             try:
                 await self._run(stop)
@@ -314,9 +317,9 @@ class AuditConsumer:
             backoff = min(backoff * 2, 2)
         if mailer is not None:
             await mailer
-        await sequencer
-        if projector is not None:
-            await projector
+        for task in (sequencer, projector):
+            if task is not None:
+                await task
         self.verifiers.shutdown(wait=False)
         await self.engine.dispose()
 
@@ -541,16 +544,10 @@ class AuditConsumer:
         lagging = await self.lagging_sources()
         await self._alert_gaps(lagging)
         await self._request_resends(lagging)
-        if now - self.last_checkpoint >= self.settings.checkpoint_seconds:
-            await self.sign_checkpoint()
+        key = self.checkpoint_key
+        if key is not None and now - self.last_checkpoint >= self.settings.checkpoint_seconds:
+            self.signer = await sign_chain_head(self.maker, key, self.signer)
             self.last_checkpoint = now
-
-    async def sign_checkpoint(self) -> None:
-        """Sign the chain head when it moved."""
-        async with self.maker() as session, session.begin():
-            if self.signer is None:
-                self.signer = await Signer.load(session, self.checkpoint_key)
-            await checkpoint(session, self.signer)
 
     async def _alert_gaps(self, lagging: set[str]) -> None:
         """Holes past their grace (middle and tail) become gap_detected events."""

@@ -1,9 +1,11 @@
-"""The projector: `python -m audit.projector` folds the store into the projections.
+"""The projector: `python -m audit.projector` folds the store into the projections, hashes
+new events into the tree and signs the checkpoints.
 
-A process of its own beside the consumers (AUDIT_CONSUMER_PROJECTS=false there): the fold is
+A process of its own beside the consumers (AUDIT_PROJECTOR_PROCESS=true for both): the fold is
 Python work per event, and in the consumer it shared one event loop, so one core, with the
-parsing and appending of the next batch. Several projectors may run; a transaction lock lets
-one fold at a time, each by position from where the projections say they are.
+parsing and appending of the next batch. The checkpoint key then lives here only, not in the
+process that parses what the broker delivers. Several projectors may run; transaction locks
+let one fold and one integrate at a time, each from where the database says.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ import logging
 import signal
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit.core.models import RuleSettings, StoredEvent
+from audit.log.sequencer import Sequencer
 from audit.projections.service import project
 from audit.settings import Settings
-from audit.store.service import APPENDED_CHANNEL
+from audit.store.service import APPENDED_CHANNEL, Signer, checkpoint, checkpoint_private_key
 from common.db import make_engine, make_sessionmaker
+from common.signing import SigningKeyError
 
 log = logging.getLogger("ohs.audit.projector")
 
@@ -93,6 +98,33 @@ async def _listen(wakeup: Wakeup, stop: asyncio.Event, every: float) -> None:
             await asyncio.wait_for(stop.wait(), every)
 
 
+async def sign_chain_head(
+    maker: async_sessionmaker[AsyncSession], key: Ed25519PrivateKey, signer: Signer | None
+) -> Signer:
+    """Sign the hash chain's head when it moved; returns the signer (loaded once)."""
+    async with maker() as session, session.begin():
+        if signer is None:
+            signer = await Signer.load(session, key)
+        await checkpoint(session, signer)
+    return signer
+
+
+async def _chain_checkpoints(
+    maker: async_sessionmaker[AsyncSession],
+    key: Ed25519PrivateKey,
+    every: float,
+    stop: asyncio.Event,
+) -> None:
+    signer = None
+    while not stop.is_set():
+        try:
+            signer = await sign_chain_head(maker, key, signer)
+        except Exception:
+            log.exception("chain checkpoint failed; trying again")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
 async def _main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = asyncio.Event()
@@ -100,14 +132,24 @@ async def _main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     settings = Settings()
-    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        key = checkpoint_private_key(settings)
+    except SigningKeyError as exc:
+        raise SystemExit(f"audit projector: {exc}") from None
+    engine = make_engine(settings.database_url, pool_size=4)
+    maker = make_sessionmaker(engine)
     appended = asyncio.Event()
     wakeup = Wakeup(settings.database_url, appended)
-    listener = asyncio.create_task(_listen(wakeup, stop, 2.0))
+    sequencer = Sequencer(maker, key, settings.log_origin, settings.log_checkpoint_seconds)
+    helpers = [
+        asyncio.create_task(_listen(wakeup, stop, 2.0)),
+        asyncio.create_task(sequencer.run(stop)),
+        asyncio.create_task(_chain_checkpoints(maker, key, settings.checkpoint_seconds, stop)),
+    ]
     log.info("audit projector folding the store (batches of %d)", settings.projector_batch_size)
     try:
         total = await fold_until(
-            make_sessionmaker(engine),
+            maker,
             settings.rules(),
             settings.projector_batch_size,
             stop,
@@ -116,7 +158,7 @@ async def _main() -> None:
         )
     finally:
         stop.set()
-        await listener
+        await asyncio.gather(*helpers, return_exceptions=True)
         await wakeup.close()
         await engine.dispose()
     log.info("audit projector stopped: %d projected", total)
@@ -127,10 +169,11 @@ def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(
         prog="python -m audit.projector",
         description="Fold the audit event store into the projections (access histories, "
-        "actors, alerts, sequence gaps) until SIGTERM, woken by every append. Settings come "
-        "from the environment like the consumer's (AUDIT_DATABASE_URL, AUDIT_PROJECTOR_BATCH_SIZE, "
-        "AUDIT_PROJECTOR_POLL_SECONDS); run it beside consumers started with "
-        "AUDIT_CONSUMER_PROJECTS=false. Several may run: one folds at a time.",
+        "actors, alerts, sequence gaps), hash new events into the Merkle tree and sign its "
+        "checkpoints and the chain's, until SIGTERM, woken by every append. Settings come from "
+        "the environment like the consumer's (AUDIT_DATABASE_URL, AUDIT_CHECKPOINT_KEY_FILE, "
+        "AUDIT_PROJECTOR_BATCH_SIZE, AUDIT_PROJECTOR_POLL_SECONDS); run it beside consumers "
+        "started with AUDIT_PROJECTOR_PROCESS=true. Several may run: one folds at a time.",
     ).parse_args(argv)
     asyncio.run(_main())
 

@@ -43,9 +43,10 @@ class Settings(ServiceSettings):
     consumer_linger_seconds: float = 0.1
     # Stored events the projector folds per transaction.
     projector_batch_size: int = 5000
-    # False where `python -m audit.projector` runs beside the consumers (its own process, so
-    # its own core); true folds in the consumer's event loop.
-    consumer_projects: bool = True
+    # True where `python -m audit.projector` runs beside the consumers (a process, so a core, of
+    # its own): it folds the projections, hashes the tree and signs the checkpoints, and the
+    # consumers only store, without the checkpoint key. False: each consumer does it all.
+    projector_process: bool = False
     # A projector process is woken by every append (LISTEN); it also looks this often.
     projector_poll_seconds: float = 1.0
     # Kafka refuses less than 6 s (group.min.session.timeout.ms); the development stack's

@@ -320,7 +320,7 @@ class TestProjectorProcess:
             ]
             await publish(producer, *batch)
             await eventually(lambda: in_store(db, batch), timeout=40)
-            # The stack's consumer does not fold (AUDIT_CONSUMER_PROJECTS=false): nobody has.
+            # The stack's consumer does not fold (AUDIT_PROJECTOR_PROCESS=true): nobody has.
             assert await entries(db, batch) == 0
         finally:
             stack.start_children(["audit-projector"])
@@ -332,7 +332,12 @@ class TestProjectorProcess:
     ):
         stack.kill_child("audit-projector")
         log = stack.logs / f"audit-consumer-projects-{uuid.uuid4().hex[:8]}.log"
-        folding = another_consumer(stack, log, AUDIT_CONSUMER_PROJECTS="true")
+        folding = another_consumer(
+            stack,
+            log,
+            AUDIT_PROJECTOR_PROCESS="false",
+            AUDIT_CHECKPOINT_KEY_FILE=str(stack.checkpoint_key_path),
+        )
         try:
             batch = [
                 await events.make(worker_id=str(uuid.uuid4()), actor=staff(), details=care())
@@ -345,7 +350,7 @@ class TestProjectorProcess:
             folding.send_signal(signal.SIGTERM)
             await asyncio.to_thread(folding.wait, 30)
             stack.start_children(["audit-projector"])
-        assert "projections are folded by" not in log.read_text()
+        assert "python -m audit.projector" not in log.read_text()
         first_log = stack.logs / "audit-consumer.log"
         await eventually(lambda: asyncio.sleep(0, assignment(first_log) == {0, 1, 2}), timeout=40)
 

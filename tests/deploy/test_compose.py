@@ -293,6 +293,21 @@ class TestBackupSchedule:
         assert str(settings.key_file) == "/run/secrets/backup-recipients"
         assert (settings.keep_daily, settings.keep_weekly, settings.keep_monthly) == (7, 4, 12)
 
+    def test_only_the_projector_holds_the_checkpoint_key(self):
+        """The consumer parses what the broker delivers: it stores, and signs nothing."""
+        services = load()["services"]
+        holders = {
+            name
+            for name, spec in services.items()
+            if any(
+                (s if isinstance(s, str) else s["source"]) == "audit-checkpoint-key"
+                for s in spec.get("secrets", [])
+            )
+        }
+        assert holders == {"audit-projector"}
+        assert services["audit-consumer"]["environment"]["AUDIT_PROJECTOR_PROCESS"] == "true"
+        assert "AUDIT_CHECKPOINT_KEY_FILE" not in services["audit-consumer"]["environment"]
+
     def test_only_the_public_key_reaches_the_backup_host(self):
         doc = load()
         spec = doc["services"]["backup"]
