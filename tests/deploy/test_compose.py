@@ -268,6 +268,40 @@ def default_of(value: str) -> str:
     return found.group(1) if found else value
 
 
+def interpolated(value: str) -> str:
+    """A compose value with `${NAME:-default}` as its default and any other `${...}` as "x"."""
+    value = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+    return re.sub(r"\$\{[^}]*\}", "x", value)
+
+
+class TestServiceSettings:
+    @pytest.mark.parametrize(
+        "name",
+        sorted(
+            n
+            for n, spec in load()["services"].items()
+            if "build" in spec and spec["command"][2].split(".")[0] in (*ALL_SERVICES, "uvicorn")
+        ),
+    )
+    def test_each_process_accepts_its_compose_environment(
+        self, name: str, monkeypatch: pytest.MonkeyPatch
+    ):
+        """Production settings refuse what is missing: every process of the compose file gets
+        what its Settings class demands (a projector without the sources' keys would not run)."""
+        spec = load()["services"][name]
+        argv = spec["command"]
+        package = (argv[3] if argv[2] == "uvicorn" else argv[2]).split(".")[0]
+        if package not in ALL_SERVICES:
+            return
+        for key in list(__import__("os").environ):
+            if key.startswith(("OHS_", f"{package.upper()}_")):
+                monkeypatch.delenv(key)
+        for key, value in spec.get("environment", {}).items():
+            monkeypatch.setenv(key, interpolated(str(value)))
+        settings = importlib.import_module(f"{package}.settings").Settings()
+        assert settings.environment == "production"
+
+
 class TestBackupSchedule:
     def test_backup_service_runs_the_schedule_daily_by_default(self):
         spec = load()["services"]["backup"]
