@@ -330,7 +330,7 @@ class Child:
 
 
 class Stack:
-    """PostgreSQL + broker + services + relays + audit consumer, started and stopped as one."""
+    """PostgreSQL, broker, services, relays, the audit consumer and projector, run as one."""
 
     def __init__(
         self,
@@ -380,7 +380,7 @@ class Stack:
 
     @property
     def checkpoint_key_path(self) -> Path:
-        """The private key the audit consumer signs checkpoints with (PEM)."""
+        """The private key the audit projector signs checkpoints with (PEM)."""
         return self.keys_dir / "checkpoint.pem"
 
     def ensure_keys(self) -> str:
@@ -490,7 +490,7 @@ class Stack:
         self.say("• migrations")
         await self.migrate()
         self._say_if_restarted()
-        self.say("• services, outbox relays and the audit consumer")
+        self.say("• services, outbox relays, the audit consumer and projector")
         self.start_children()
         await self.wait_ready(60)
         self.say(f"• ready in {time.monotonic() - t0:.1f}s")
@@ -657,8 +657,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m common.devstack",
         description=(
             "Run the whole product locally: embedded PostgreSQL, the Tansu broker, the four "
-            "services, their outbox relays and the audit consumer. Ports follow CONTRACT.md "
-            "and move with OHS_PG_PORT, OHS_KAFKA_PORT, IDENTITY_PORT, RECORDS_PORT, "
+            "services, their outbox relays, the audit consumer and projector. Ports follow "
+            "CONTRACT.md and move with OHS_PG_PORT, OHS_KAFKA_PORT, IDENTITY_PORT, RECORDS_PORT, "
             "REGISTER_PORT, AUDIT_PORT, PORTAL_PORT."
         ),
     )

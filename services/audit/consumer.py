@@ -2,8 +2,9 @@
 
 Each batch is appended and quarantined in one transaction together with the partition
 positions it moves to; Kafka's committed offsets are only a hint. Several consumers may share
-the group. The projector (a task of every consumer, one at a time across them) folds the store
-into the projections by position, in transactions of its own.
+the group. The projector folds the store into the projections by position, in transactions of
+its own, and the sequencer hashes the tree and signs: in `python -m audit.projector` beside the
+consumers (AUDIT_PROJECTOR_PROCESS=true), or as tasks of every consumer (one at a time).
 """
 
 from __future__ import annotations

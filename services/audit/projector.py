@@ -18,6 +18,7 @@ import signal
 
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit.core.models import RuleSettings, StoredEvent
@@ -71,12 +72,14 @@ class Wakeup:
         """Listen if not listening (a lost connection means polling until it is back)."""
         if self.connection is not None and not self.connection.is_closed():
             return
+        await self.close()
         try:
             self.connection = await asyncpg.connect(self.dsn)
             await self.connection.add_listener(APPENDED_CHANNEL, self._notified)
-        except (OSError, asyncpg.PostgresError) as exc:
+        except Exception as exc:
+            # Any failure (refused, reset, a connection lost while listening) means polling.
             log.warning("not listening for appends (%s): polling", exc)
-            self.connection = None
+            await self.close()
         else:
             # Appends committed before the LISTEN are looked for at once.
             self.appended.set()
@@ -86,9 +89,10 @@ class Wakeup:
 
     async def close(self) -> None:
         """Stop listening."""
-        if self.connection is not None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
             with contextlib.suppress(Exception):
-                await self.connection.close()
+                await connection.close()
 
 
 async def _listen(wakeup: Wakeup, stop: asyncio.Event, every: float) -> None:
@@ -131,10 +135,10 @@ async def _main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    settings = Settings()
     try:
+        settings = Settings()
         key = checkpoint_private_key(settings)
-    except SigningKeyError as exc:
+    except (SigningKeyError, ValidationError) as exc:
         raise SystemExit(f"audit projector: {exc}") from None
     engine = make_engine(settings.database_url, pool_size=4)
     maker = make_sessionmaker(engine)

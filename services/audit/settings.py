@@ -83,7 +83,8 @@ class Settings(ServiceSettings):
     source_keys: str | None = None
     source_keys_file: str | None = None
     # The checkpoint signing key (PEM or base64 seed), as a file (Docker secret) or a value;
-    # read by the consumer only, never stored in the database.
+    # read by the process that signs (the projector, or a consumer without one), never stored
+    # in the database.
     checkpoint_key_file: str | None = None
     checkpoint_key: SecretStr | None = None
     # Public keys of retired checkpoint keys, base64 or PEM, comma-separated (besides the

@@ -15,7 +15,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from audit.projector import Wakeup
-from audit.store.service import APPENDED_CHANNEL
 from common.devstack import REPO, Stack
 from common.events import AccessEvent
 from tests.audit.support import Events, SignedProducer, care, dsn, publish, staff, stored
@@ -355,15 +354,20 @@ class TestProjectorProcess:
         await eventually(lambda: asyncio.sleep(0, assignment(first_log) == {0, 1, 2}), timeout=40)
 
     async def test_an_append_wakes_a_listening_projector(
-        self, stack: Stack, db: asyncpg.Connection
+        self, stack: Stack, producer: SignedProducer, events: Events
     ):
+        """The consumer's appending transaction notifies at its commit (not the 1 s poll)."""
         appended = asyncio.Event()
         wakeup = Wakeup(dsn(stack), appended)
         await wakeup.ensure()
         try:
-            await asyncio.wait_for(appended.wait(), 5)
+            assert wakeup.connection is not None, "listening"
             appended.clear()
-            await db.execute(f"NOTIFY {APPENDED_CHANNEL}")
-            await asyncio.wait_for(appended.wait(), 5)
+            await publish(
+                producer,
+                await events.make(worker_id=str(uuid.uuid4()), actor=staff(), details=care()),
+            )
+            # Only write() notifies this channel, and this listener polls nothing itself.
+            await asyncio.wait_for(appended.wait(), 30)
         finally:
             await wakeup.close()

@@ -338,3 +338,12 @@ class TestStats:
         assert all(p["lag"] is not None and p["lag"] >= 0 for p in body["partitions"])
         assert any(s["source"] == "records" and s["events"] > 0 for s in body["sources"])
         assert body["last_event_at"] is not None
+
+    async def test_where_the_projector_is(
+        self, stack: Stack, http: httpx.AsyncClient, accessed: FileAccesses
+    ):
+        """A stopped projector shows: its position and time stop, the unfolded count grows."""
+        body = (await http.get(f"{stack.url('audit')}/stats")).json()
+        assert 0 < body["projected_position"] <= body["events_stored"]
+        assert body["projected_at"] is not None and body["signed_tree_size"] > 0
+        assert body["events_not_projected"] == body["events_stored"] - body["projected_position"]

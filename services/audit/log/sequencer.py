@@ -18,7 +18,7 @@ log = logging.getLogger("ohs.audit.sequencer")
 
 
 class Sequencer:
-    """Runs beside each consumer; the tree's transaction lock lets one integrate at a time."""
+    """Runs in the projector process (or each consumer); the tree's lock lets one integrate."""
 
     def __init__(
         self,

@@ -15,7 +15,8 @@ from sqlalchemy import func, select, text
 from sqlmodel import col
 
 from audit.ingest.models import ConsumerPosition, PendingEvent, Quarantine
-from audit.projections.models import Gap, SourceStat
+from audit.log.models import LogCheckpoint
+from audit.projections.models import Gap, ProjectionPosition, SourceStat
 from audit.store.models import Event
 from common.db import SessionDep
 from common.events import ALL_TOPICS, HEARTBEAT_TOPIC
@@ -78,6 +79,12 @@ class StatsRead(BaseModel):
     hourly: list[HourlyCount] = []
     # The last GET /integrity answered by this audit process (none since it started: null).
     last_integrity: dict[str, Any] | None = None
+    # Where the projector is (the histories, alerts and tree stop moving when it stops): the
+    # position folded and when, and the size of the newest signed tree.
+    projected_position: int = 0
+    projected_at: datetime | None = None
+    events_not_projected: int = 0
+    signed_tree_size: int = 0
 
 
 # Events per source per hour over the last 24 hours, read from the newest positions only (an
@@ -167,6 +174,14 @@ async def stats(request: Request, session: SessionDep) -> StatsRead:
         for s in (await session.execute(select(SourceStat))).scalars()
     ]
     head = (await session.execute(select(func.max(Event.position)))).scalar_one()
+    folded = (
+        await session.execute(
+            select(col(ProjectionPosition.position), col(ProjectionPosition.updated_at)).where(
+                col(ProjectionPosition.name) == "projections"
+            )
+        )
+    ).first()
+    signed = (await session.execute(select(func.max(LogCheckpoint.tree_size)))).scalar_one()
     gaps = (await session.execute(select(Gap).where(col(Gap.resolved_at).is_(None)))).scalars()
     return StatsRead(
         events_stored=int(head or 0),
@@ -182,6 +197,10 @@ async def stats(request: Request, session: SessionDep) -> StatsRead:
         ).scalar_one(),
         open_gaps=[GapRead.model_validate(g, from_attributes=True) for g in gaps],
         last_integrity=getattr(request.app.state, "last_integrity", None),
+        projected_position=folded.position if folded else 0,
+        projected_at=folded.updated_at if folded else None,
+        events_not_projected=max(int(head or 0) - (folded.position if folded else 0), 0),
+        signed_tree_size=int(signed or 0),
         hourly=[
             HourlyCount(source=r.source, hour=r.hour, events=r.n)
             for r in await session.execute(HOURLY_SQL, {"window": HOURLY_WINDOW})

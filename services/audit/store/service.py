@@ -244,7 +244,8 @@ def checkpoint_private_key(settings: Any) -> Ed25519PrivateKey:
     )
     if private is None:
         raise SigningKeyError(
-            "the audit consumer needs its checkpoint key: set AUDIT_CHECKPOINT_KEY_FILE (a PEM "
+            "the audit process that signs checkpoints (the projector, or a consumer without "
+            "one) needs its checkpoint key: set AUDIT_CHECKPOINT_KEY_FILE (a PEM "
             "or base64 Ed25519 private key, e.g. a Docker secret) or AUDIT_CHECKPOINT_KEY"
         )
     return private
