@@ -63,7 +63,9 @@ def _detail(name: str, s: dict[str, Any]) -> str:
         consumers = d.get("consumers", 1)
         return (
             f"{_num(d['events'])} events, {consumers} consumer{'s' if consumers != 1 else ''}, "
-            f"{_num(d.get('consumer_cpu_us_per_event', 0))} µs consumer CPU per event"
+            f"{_num(d.get('consumer_cpu_us_per_event', 0))} µs "
+            f"{'consumer and projector' if d.get('projector_process') else 'consumer'} CPU "
+            "per event"
         )
     if name == "projection_lag_p99_ms" and "projection_lag" in s:
         lag = s["projection_lag"]
@@ -82,6 +84,27 @@ def _detail(name: str, s: dict[str, Any]) -> str:
     return ""
 
 
+SCENARIO_OF = {
+    "audited_read_ratio": "reads",
+    "pipeline_events_per_s": "pipeline",
+    "drain_events_per_s": "drain",
+    "projection_lag_p99_ms": "projection_lag",
+    "history_query_p99_ms": "history_query",
+    "inclusion_proof_p99_ms": "history_query",
+}
+
+
+def _own_run(name: str, results: dict[str, Any]) -> str:
+    """Where a figure comes from a later `--only` run than the full run: which, and when."""
+    run = results["scenarios"].get(SCENARIO_OF.get(name, ""), {}).get("run")
+    if not run or run.get("started_at") == results["started_at"]:
+        return ""
+    return (
+        f" (its own run, `--only`, {run['started_at'][:16].replace('T', ' ')} UTC, "
+        f"commit {run['machine']['git_commit']})"
+    )
+
+
 def table(results: dict[str, Any]) -> str:
     """The README block: when and where the run was made, every target, the raw limits."""
     m, s = results["machine"], results["scenarios"]
@@ -98,7 +121,7 @@ def table(results: dict[str, Any]) -> str:
         label, unit = LABELS.get(name, (name, ""))
         lines.append(
             f"| {label} | **{_num(v['figure'])}** {unit} | {v['target']}: {verdict} | "
-            f"{_detail(name, s)} |"
+            f"{_detail(name, s)}{_own_run(name, results)} |"
         )
     raw = s.get("raw_limits")
     if raw:

@@ -451,6 +451,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def folded_and_signed(audit: asyncpg.Connection, timeout: float = 900) -> None:
+    """Wait until the projections and the newest signed tree reach the store's head."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        row = await audit.fetchrow(
+            "SELECT (SELECT coalesce(max(position), 0) FROM event) AS head, "
+            "(SELECT coalesce(max(position), 0) FROM projection_position "
+            "WHERE name = 'projections') AS projected, "
+            "(SELECT coalesce(max(tree_size), 0) FROM log_checkpoint) AS signed"
+        )
+        if row["projected"] >= row["head"] and row["signed"] >= row["head"]:
+            return
+        await asyncio.sleep(1)
+    say("  the projections or the tree did not catch up with the store")
+
+
 async def drain_settled(
     audit: asyncpg.Connection, ends: dict[tuple[str, int], int], upto: list[int]
 ) -> bool:
@@ -497,8 +513,10 @@ async def drain(stack: Stack, sizes: Sizes) -> dict[str, Any]:
     records = await asyncpg.connect(dsn(stack, "records"))
     audit = await asyncpg.connect(dsn(stack, "audit"))
     # What earlier scenarios left in the topics (raw_limits' unnumbered envelopes) is read and
-    # quarantined first: the drain times these events only.
+    # quarantined first, and what they left to fold and sign (the pipeline's backlog) is folded
+    # and signed: the drain times these events only.
     await caught_up(stack, audit)
+    await folded_and_signed(audit)
     try:
         # Numbers taken from the relay's own cursor: its later events never collide with
         # these, and its heartbeats announce them (nothing is judged implausible).

@@ -72,3 +72,13 @@ class TestReadmeQuotesTheIsolatedHistoryRuns:
             assert f"{h['latency_ms_p99']} ms" in readme, h["latency_ms_p99"]
             assert str(h["latency_ms_p50"]) in readme
             assert run["machine"]["git_commit"] in readme
+
+
+class TestReadmeQuotesTheDrainSteps:
+    def test_each_step_is_quoted_with_its_code(self):
+        runs = json.loads((REPO / "bench" / "drain-steps.json").read_text())["runs"]
+        readme = " ".join((REPO / "README.md").read_text().split())
+        for run in runs:
+            drain = run["drain"]
+            assert f"{drain['drain_events_per_s']:,}/s" in readme, drain["drain_events_per_s"]
+            assert run["code"] in readme, run["code"]
