@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -43,7 +42,7 @@ from audit.ingest.service import (
 from audit.ingest.signatures import SourceKeys, raise_forged_alerts, taken
 from audit.log.sequencer import Sequencer
 from audit.projections.service import projected
-from audit.projector import fold_until, sign_chain_head
+from audit.projector import fold_until, sign_chain_head, worker_start
 from audit.settings import Settings
 from audit.store.service import (
     Signer,
@@ -609,11 +608,7 @@ class AuditConsumer:
 
 
 async def _main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = worker_start()
     try:
         consumer = AuditConsumer(Settings())
     except SigningKeyError as exc:

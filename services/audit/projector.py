@@ -129,12 +129,18 @@ async def _chain_checkpoints(
             await asyncio.wait_for(stop.wait(), every)
 
 
-async def _main() -> None:
+def worker_start() -> asyncio.Event:
+    """Logging for an audit worker process, and an event set by SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _main() -> None:
+    stop = worker_start()
     try:
         settings = Settings()
         key = checkpoint_private_key(settings)
