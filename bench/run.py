@@ -451,17 +451,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+PROGRESS_SQL = (
+    "SELECT (SELECT coalesce(max(position), 0) FROM event) AS head, "
+    "(SELECT coalesce(max(position), 0) FROM projection_position "
+    "WHERE name = 'projections') AS projected, "
+    "(SELECT coalesce(max(tree_size), 0) FROM log_checkpoint) AS signed"
+)
+
+
+async def behind(audit: asyncpg.Connection, upto: int | None = None) -> bool:
+    """Whether the projections or the newest signed tree are short of `upto` (the store's
+    head when not given); index lookups only."""
+    row = await audit.fetchrow(PROGRESS_SQL)
+    target = row["head"] if upto is None else upto
+    return bool(row["projected"] < target or row["signed"] < target)
+
+
 async def folded_and_signed(audit: asyncpg.Connection, timeout: float = 900) -> None:
     """Wait until the projections and the newest signed tree reach the store's head."""
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
-        row = await audit.fetchrow(
-            "SELECT (SELECT coalesce(max(position), 0) FROM event) AS head, "
-            "(SELECT coalesce(max(position), 0) FROM projection_position "
-            "WHERE name = 'projections') AS projected, "
-            "(SELECT coalesce(max(tree_size), 0) FROM log_checkpoint) AS signed"
-        )
-        if row["projected"] >= row["head"] and row["signed"] >= row["head"]:
+        if not await behind(audit):
             return
         await asyncio.sleep(1)
     say("  the projections or the tree did not catch up with the store")
@@ -483,12 +493,7 @@ async def drain_settled(
         if any(saved.get(place, 0) < end for place, end in ends.items()):
             return False
         upto.append(await audit.fetchval("SELECT coalesce(max(position), 0) FROM event"))
-    row = await audit.fetchrow(
-        "SELECT (SELECT coalesce(max(position), 0) FROM projection_position "
-        "WHERE name = 'projections') AS projected, "
-        "(SELECT coalesce(max(tree_size), 0) FROM log_checkpoint) AS signed"
-    )
-    return bool(row["projected"] >= upto[0] and row["signed"] >= upto[0])
+    return not await behind(audit, upto[0])
 
 
 async def drain_counts(

@@ -63,11 +63,20 @@ class TestReadmeQuotesTheRefactorAB:
         assert quoted in " ".join(readme.split()), quoted
 
 
+def readme_text() -> str:
+    """The README with its line breaks and indents folded to single spaces."""
+    return " ".join((REPO / "README.md").read_text().split())
+
+
+def runs_of(name: str) -> list[dict]:
+    """The runs a bench/<name>.json file keeps."""
+    return json.loads((REPO / "bench" / f"{name}.json").read_text())["runs"]
+
+
 class TestReadmeQuotesTheIsolatedHistoryRuns:
     def test_each_isolated_run_is_quoted(self):
-        runs = json.loads((REPO / "bench" / "history-isolated.json").read_text())["runs"]
-        readme = " ".join((REPO / "README.md").read_text().split())
-        for run in runs:
+        readme = readme_text()
+        for run in runs_of("history-isolated"):
             h = run["history_query"]
             assert f"{h['latency_ms_p99']} ms" in readme, h["latency_ms_p99"]
             assert str(h["latency_ms_p50"]) in readme
@@ -76,9 +85,15 @@ class TestReadmeQuotesTheIsolatedHistoryRuns:
 
 class TestReadmeQuotesTheDrainSteps:
     def test_each_step_is_quoted_with_its_code(self):
-        runs = json.loads((REPO / "bench" / "drain-steps.json").read_text())["runs"]
-        readme = " ".join((REPO / "README.md").read_text().split())
-        for run in runs:
+        readme = readme_text()
+        for run in runs_of("drain-steps"):
             drain = run["drain"]
             assert f"{drain['drain_events_per_s']:,}/s" in readme, drain["drain_events_per_s"]
             assert run["code"] in readme, run["code"]
+
+    def test_the_full_runs_own_drain_is_quoted(self):
+        full = json.loads((REPO / "bench" / "drain-steps.json").read_text())["in_full_run"]
+        drain = full["drain"]
+        readme = readme_text()
+        assert f"{drain['drain_events_per_s']:,} events/s" in readme
+        assert f"{drain['consumer_cpu_s'][-1]} s of projector CPU" in readme
