@@ -42,7 +42,8 @@ class OpeningBounds:
         self.outside: dict[str, list[int]] = {}
         for item in batch:
             actor = item.event.actor
-            if actor is None:
+            # Only the actors given are ever bounded (the crowded ones): index no others.
+            if actor is None or actor.user_id not in self.late_before:
                 continue
             key = actor.user_id
             if key not in self.positions:
