@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +17,8 @@ class ServiceSettings(BaseSettings):
         env_file=None, extra="ignore", frozen=True, populate_by_name=True
     )
 
+    # Whether the service's processes talk to the broker: only then are its credentials due.
+    uses_broker: ClassVar[bool] = True
     service_name: str = "service"
     environment: Literal["development", "test", "production"] = Field(
         default="development", validation_alias="OHS_ENVIRONMENT"
@@ -76,8 +78,13 @@ class ServiceSettings(BaseSettings):
             raise ValueError(
                 "OHS_AUDIT_ACCESS=false is refused in production: every read must be traced"
             )
-        if self.kafka_security_protocol.startswith("SASL") and not (
-            self.kafka_sasl_username and (self.kafka_sasl_password or self.kafka_sasl_password_file)
+        if (
+            self.uses_broker
+            and self.kafka_security_protocol.startswith("SASL")
+            and not (
+                self.kafka_sasl_username
+                and (self.kafka_sasl_password or self.kafka_sasl_password_file)
+            )
         ):
             raise ValueError(
                 f"OHS_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -13,6 +15,8 @@ class Settings(ServiceSettings):
     """Settings of the portal (no database: it calls identity, records, audit and register)."""
 
     model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", frozen=True)
+    # A backend-for-frontend over the services' APIs: it never opens a broker connection.
+    uses_broker: ClassVar[bool] = False
 
     service_name: str = "portal"
     port: int = 8005

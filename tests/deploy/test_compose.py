@@ -360,3 +360,26 @@ class TestBackupSchedule:
         assert mounts[env["OHS_BACKUP_DIR"]] != mounts[env["OHS_BACKUP_COPY_DIR"]]
         assert mounts[env["OHS_BACKUP_DIR"]] in load()["volumes"], "a named volume"
         assert mounts[env["OHS_BACKUP_COPY_DIR"]].startswith("/"), "a host path (another disk)"
+
+
+class TestBrokerCredentials:
+    def test_a_service_that_uses_the_broker_refuses_sasl_without_them(
+        self, monkeypatch: pytest.MonkeyPatch
+    ):
+        monkeypatch.setenv("OHS_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+        monkeypatch.delenv("OHS_KAFKA_SASL_USERNAME", raising=False)
+        records = importlib.import_module("records.settings").Settings
+        with pytest.raises(ValueError, match="OHS_KAFKA_SASL_USERNAME"):
+            records()
+
+    def test_the_portal_opens_no_broker_connection_and_needs_none(
+        self, monkeypatch: pytest.MonkeyPatch
+    ):
+        monkeypatch.setenv("OHS_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+        monkeypatch.delenv("OHS_KAFKA_SASL_USERNAME", raising=False)
+        portal = importlib.import_module("portal.settings").Settings
+        assert portal().kafka_security_protocol == "SASL_SSL"
+        # What makes that safe: nothing of the portal imports a broker client.
+        for path in (REPO / "services" / "portal").rglob("*.py"):
+            text = path.read_text()
+            assert "aiokafka" not in text and "common.kafka" not in text, path
