@@ -126,6 +126,10 @@ def create_app(
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        # TracingMiddleware makes the request's one server span and carries its trace into
+        # the outbox. FastAPI's native telemetry would add a second server span and one span
+        # per dependency, endpoint and serialization: about 5 spans of a history request.
+        telemetry={"tracing": False, "operation_spans": False},
         responses={
             "default": {
                 "description": "Error (RFC 9457 problem details)",

@@ -30,7 +30,7 @@ from audit.alerts.service import (
     list_alerts,
     resolve,
 )
-from audit.history.router import history_filter
+from audit.history.router import check_period
 from common.db import SessionDep
 from common.errors import conflict
 from common.events import Resource
@@ -56,7 +56,7 @@ async def alerts(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AlertPage:
     """What the monitoring committee must look at."""
-    history_filter(since, until)  # timezones required, since before until
+    check_period(since, until)  # timezones required, since before until
     page = await list_alerts(
         session,
         status=status,

@@ -23,13 +23,8 @@ router = APIRouter(tags=["access history"])
 WorkerId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
-def history_filter(
-    since: Annotated[datetime | None, Query(alias="from", description="inclusive")] = None,
-    until: Annotated[datetime | None, Query(alias="to", description="exclusive")] = None,
-    action: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    profile: Annotated[Profile | None, Query()] = None,
-) -> HistoryFilter:
-    """The filters of a history query."""
+def check_period(since: datetime | None, until: datetime | None) -> None:
+    """422 unless both ends carry a timezone and `since` comes before `until`."""
     for name, value in (("from", since), ("to", until)):
         if value is not None and value.tzinfo is None:
             raise invalid(
@@ -38,6 +33,16 @@ def history_filter(
             )
     if since and until and since >= until:
         raise invalid("from must be before to", [{"field": "query.from", "message": "after to"}])
+
+
+async def history_filter(
+    since: Annotated[datetime | None, Query(alias="from", description="inclusive")] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="exclusive")] = None,
+    action: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    profile: Annotated[Profile | None, Query()] = None,
+) -> HistoryFilter:
+    """The filters of a history query (async: a plain def would run in the thread pool)."""
+    check_period(since, until)
     return HistoryFilter(since, until, action, profile.value if profile else None)
 
 

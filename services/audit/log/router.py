@@ -31,7 +31,7 @@ async def node_cache(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def nodes_of(request: Request) -> NodeCache:
+async def nodes_of(request: Request) -> NodeCache:
     """The app's cache of subtree hashes."""
     cache: NodeCache = request.app.state.log_nodes
     return cache

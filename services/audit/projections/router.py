@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from audit.access import Monitor, sees_medical
-from audit.history.router import history_filter
+from audit.history.router import check_period
 from audit.history.schemas import AccessEntryRead
 from audit.history.service import entry_read
 from audit.projections.models import AccessEntry, ActorActivity
@@ -129,7 +129,7 @@ async def actor_entries(
 ) -> ActorEntriesPage:
     """Every access entry of the actor (read, print, export, search, denials...); medical
     details only for the medical director."""
-    history_filter(since, until)  # the same checks as a history's period (timezones, order)
+    check_period(since, until)  # the same checks as a history's period (timezones, order)
     query = select(AccessEntry).where(col(AccessEntry.actor_user_id) == user_id)
     if since is not None:
         query = query.where(col(AccessEntry.occurred_at) >= since)
