@@ -12,10 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit.core.merkle import (
+    EDGE,
     TILE_WIDTH,
     CompactRange,
     TreeAppender,
+    complete_node,
     consistency_ranges,
+    inclusion_path,
     inclusion_ranges,
     leaf_hash,
     node_from_tiles,
@@ -56,6 +59,16 @@ def naive_path(m: int, leaves: list[bytes]) -> list[bytes]:
     if m < k:
         return [*naive_path(m, leaves[:k]), mth(leaves[k:])]
     return [*naive_path(m - k, leaves[k:]), mth(leaves[:k])]
+
+
+def rfc_path_ranges(m: int, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The ranges of PATH(m, D[lo:hi]), split from the top as RFC 9162 2.1.3.1 reads."""
+    if hi - lo == 1:
+        return []
+    k = 1 << ((hi - lo - 1).bit_length() - 1)
+    if m < lo + k:
+        return [*rfc_path_ranges(m, lo, lo + k), (lo + k, hi)]
+    return [*rfc_path_ranges(m, lo + k, hi), (lo, lo + k)]
 
 
 def naive_subproof(m: int, leaves: list[bytes], b: bool) -> list[bytes]:
@@ -150,6 +163,29 @@ class TestInclusion:
             assert not verify_inclusion(leaf_hash(leaves[m]), m, n, broken, tree.root)
             assert not verify_inclusion(leaf_hash(leaves[m]), m, n, proof[:-1], tree.root)
         assert not verify_inclusion(leaf_hash(leaves[m]), m, n, [*proof, bytes(32)], tree.root)
+
+    @given(data=st.data(), n=st.integers(min_value=1, max_value=2**48))
+    @settings(max_examples=300, deadline=None)
+    def test_the_bottom_up_walk_is_the_rfc_split_at_any_size(
+        self, data: st.DataObject, n: int
+    ) -> None:
+        m = data.draw(st.one_of(st.integers(0, n - 1), st.sampled_from([0, n - 1])))
+        assert inclusion_ranges(m, n) == rfc_path_ranges(m, 0, n)
+        as_ranges = [
+            (lo, n) if level == EDGE else (lo << level, (lo + 1) << level)
+            for level, lo in inclusion_path(m, n)
+        ]
+        assert as_ranges == inclusion_ranges(m, n)
+        assert sum(1 for level, _ in inclusion_path(m, n) if level == EDGE) <= 1
+
+    @given(lo=st.integers(0, 2**20), size=st.integers(1, 2**12))
+    def test_a_complete_node_is_an_aligned_power_of_two(self, lo: int, size: int) -> None:
+        node = complete_node(lo, lo + size)
+        if node is None:
+            assert size & (size - 1) or lo % size
+        else:
+            level, index = node
+            assert (index << level, (index + 1) << level) == (lo, lo + size)
 
     def test_a_leaf_outside_the_tree_has_no_proof(self) -> None:
         with pytest.raises(ValueError):

@@ -68,21 +68,55 @@ def range_hash(lo: int, hi: int, node: NodeLookup) -> bytes:
     return node_hash(range_hash(lo, lo + k, node), range_hash(lo + k, hi, node))
 
 
+def complete_node(lo: int, hi: int) -> Node | None:
+    """The complete subtree that is exactly D[lo:hi], or None when the range is not one."""
+    size = hi - lo
+    if size > 0 and size & (size - 1) == 0 and lo % size == 0:
+        return (size.bit_length() - 1, lo // size)
+    return None
+
+
 def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
-    """The leaf ranges whose roots form PATH(index, D[0:size]), bottom first (RFC 9162 2.1.3.1)."""
+    """The leaf ranges whose roots form PATH(index, D[0:size]), bottom first (RFC 9162 2.1.3.1).
+
+    Walked bottom-up: at each level the sibling of the leaf's block, cut at the tree's right
+    edge, and none where that sibling would start past the edge. The same path as the RFC's
+    recursion, which splits at the largest power of two from the top."""
     if not 0 <= index < size:
         raise ValueError(f"leaf {index} is not in a tree of size {size}")
     out: list[tuple[int, int]] = []
-    lo, hi = 0, size
-    while hi - lo > 1:
-        k = _split(hi - lo)
-        if index < lo + k:
-            out.append((lo + k, hi))
-            hi = lo + k
-        else:
-            out.append((lo, lo + k))
-            lo = lo + k
-    out.reverse()
+    level = 0
+    while (size - 1) >> level:
+        lo = ((index >> level) ^ 1) << level
+        if lo < size:
+            out.append((lo, min(lo + (1 << level), size)))
+        level += 1
+    return out
+
+
+# A step of an inclusion path: (level, index) of a complete subtree, or (EDGE, lo) for the
+# partial range D[lo:size] at the tree's right edge (hashed from the complete ones under it).
+EDGE = -1
+
+
+def inclusion_path(index: int, size: int) -> list[Node]:
+    """inclusion_ranges() as what to look up: the node of each complete range, (EDGE, lo) for
+    the one range (at most) cut by the right edge.
+
+    A page of receipts shares most of its lookups, and most of them are complete nodes: this
+    walk makes them dictionary keys without building and classifying ranges."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf {index} is not in a tree of size {size}")
+    out: list[Node] = []
+    level = 0
+    while (size - 1) >> level:
+        sibling = (index >> level) ^ 1
+        lo = sibling << level
+        if lo + (1 << level) <= size:
+            out.append((level, sibling))
+        elif lo < size:
+            out.append((EDGE, lo))
+        level += 1
     return out
 
 

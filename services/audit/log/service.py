@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from audit.core.merkle import (
+    EDGE,
     HASH_SIZE,
     TILE_HEIGHT,
     TILE_WIDTH,
@@ -22,12 +23,14 @@ from audit.core.merkle import (
     build_tile,
     consistency_ranges,
     edge_tiles,
+    inclusion_path,
     inclusion_ranges,
     leaf_hash,
     leaves_in,
     node_from_tiles,
     proof_nodes,
     range_hash,
+    range_nodes,
     tile_leaves,
     tile_of,
     tile_root,
@@ -242,23 +245,39 @@ async def receipts(
     if not bodies:
         return {}
     origin = parse_checkpoint(split_note(note)[0]).origin
-    paths = {p: inclusion_ranges(p - 1, size) for p in bodies}
+    paths = {p: inclusion_path(p - 1, size) for p in bodies}
     # Leaves of one page share their upper siblings and the tree's right edge: each distinct
-    # range is hashed once.
-    distinct = list({r for rs in paths.values() for r in rs})
-    reader = await TreeReader.for_ranges(session, size, distinct, cache)
-    hashed = dict(zip(distinct, reader.hashes(distinct), strict=True))
+    # step is looked up (or, at the edge, hashed) once.
+    hashed = await _path_hashes(session, size, {k for path in paths.values() for k in path}, cache)
     return {
         p: Receipt(
             log=origin,
             leaf_index=p - 1,
             leaf=body.encode(),
             tree_size=size,
-            inclusion_proof=tuple(hashed[r] for r in paths[p]),
+            inclusion_proof=tuple(hashed[k] for k in paths[p]),
             checkpoint=note,
         )
         for p, body in bodies.items()
     }
+
+
+async def _path_hashes(
+    session: AsyncSession, size: int, steps: set[Node], cache: NodeCache | None
+) -> dict[Node, bytes]:
+    """The hash of each step of inclusion paths in the tree of `size` leaves."""
+    cache = cache if cache is not None else NodeCache()
+    known = cache.hashes
+    edges = [lo for level, lo in steps if level == EDGE]
+    wanted = [k for k in steps if k[0] != EDGE]
+    for lo in edges:
+        wanted.extend(range_nodes(lo, size))
+    missing = [k for k in wanted if k not in known]
+    reader = TreeReader(size, await read_tiles(session, tiles_for(missing)), cache)
+    hashed = {k: known.get(k) or reader.node(*k) for k in steps if k[0] != EDGE}
+    for lo in edges:
+        hashed[(EDGE, lo)] = range_hash(lo, size, reader.node)
+    return hashed
 
 
 async def log_verifier(session: AsyncSession) -> Verifier | None:
