@@ -334,6 +334,7 @@ class AuditConsumer:
             # handle() notices the jump back and records the reset.
             auto_offset_reset="earliest",
             max_poll_records=s.consumer_batch_size,
+            fetch_max_wait_ms=s.consumer_fetch_max_wait_ms,
             # A broker that lost its log lost the group too: the join that follows is where
             # the reset is found, and the broker may hold it up to half the session timeout.
             session_timeout_ms=s.consumer_session_timeout_ms,
