@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit.core.bounds import QuietActors
 from audit.core.models import RuleSettings, StoredEvent
 from audit.log.sequencer import Sequencer
 from audit.projections.service import project
@@ -43,11 +44,12 @@ async def fold_until(
 ) -> int:
     """Fold until stop is set; when caught up, wait for `appended` or `idle_seconds`."""
     total = 0
+    quiet = QuietActors()
     while not stop.is_set():
         appended.clear()
         try:
             async with maker() as session, session.begin():
-                moved = await project(session, rules, limit, known)
+                moved = await project(session, rules, limit, known, quiet)
         except Exception:
             log.exception("projector failed; retrying in 1s")
             moved = 0

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.core.bounds import OpeningBounds
+from audit.core.bounds import OpeningBounds, QuietActors
 from audit.core.models import ActorWindow, RuleSettings, StoredEvent, derived_id
 from audit.core.rules import (
     SEVERITY,
@@ -49,22 +49,24 @@ BUSY_SQL = text(
     "  AND e.worker_id IS NOT NULL AND e.position <= :upto LIMIT :cap) s) AS n "
     "FROM unnest(CAST(:actors AS text[])) AS a(actor)"
 )
-# Per busy actor, over the whole batch's window, the distinct files opened (all, and without a care
-# relationship), capped: an actor under both thresholds there is under them in every event's
-# window (each lies inside the batch's), so the per-event count runs only for the others.
+# Per busy actor, the distinct files it opened after the batch's window starts, at positions up
+# to the batch's last (all, and without a care relationship), capped: an actor under both
+# thresholds there is under them in every event's window (each lies inside), so the per-event
+# count runs only for the others. No upper time bound: the sets are kept (QuietActors) for
+# later windows, which may hold events stored here that occurred after this batch's last.
 CROSSING_SQL = text(
     "SELECT a.actor, "
-    " (SELECT count(*) FROM (SELECT DISTINCT e.worker_id FROM event e "
-    "   WHERE e.actor_user_id = a.actor AND e.occurred_at > :since AND e.occurred_at <= :until "
+    " ARRAY(SELECT DISTINCT e.worker_id FROM event e "
+    "   WHERE e.actor_user_id = a.actor AND e.occurred_at > :since "
     "   AND e.position <= :upto AND e.outcome = 'success' AND e.source IN ('records', 'register') "
     "   AND e.action IN ('read', 'print', 'export') AND e.worker_id IS NOT NULL "
-    "   AND e.body NOT LIKE '%\"seeding\"\\:true%' LIMIT :cap_all) s) AS opened, "
-    " (SELECT count(*) FROM (SELECT DISTINCT e.worker_id FROM event e "
-    "   WHERE e.actor_user_id = a.actor AND e.occurred_at > :since AND e.occurred_at <= :until "
+    "   AND e.body NOT LIKE '%\"seeding\"\\:true%' LIMIT :cap_all) AS opened, "
+    " ARRAY(SELECT DISTINCT e.worker_id FROM event e "
+    "   WHERE e.actor_user_id = a.actor AND e.occurred_at > :since "
     "   AND e.position <= :upto AND e.outcome = 'success' AND e.source IN ('records', 'register') "
     "   AND e.action IN ('read', 'print', 'export') AND e.worker_id IS NOT NULL "
     "   AND e.body NOT LIKE '%\"seeding\"\\:true%' "
-    "   AND e.body NOT LIKE '%\"care_relationship\"\\:true%' LIMIT :cap_outside) s) AS outside "
+    "   AND e.body NOT LIKE '%\"care_relationship\"\\:true%' LIMIT :cap_outside) AS outside "
     "FROM unnest(CAST(:actors AS text[])) AS a(actor)"
 )
 # The distinct files an actor opened in a window: all of them, and those opened without a care
@@ -105,10 +107,17 @@ class Windows:
 
     @classmethod
     async def load(
-        cls, session: AsyncSession, stored: Sequence[StoredEvent], rules: RuleSettings
+        cls,
+        session: AsyncSession,
+        stored: Sequence[StoredEvent],
+        rules: RuleSettings,
+        known: QuietActors | None = None,
     ) -> Windows:
         """Two queries for the whole batch: the actors' recent windowed alerts, and which
-        actors did too little in the batch's span to cross the mass-access threshold."""
+        actors did too little in the batch's span to cross the mass-access threshold.
+
+        `known`: what earlier batches learned of busy actors (QuietActors), asked before the
+        counts and told their answers; start_batch() must have seen this batch."""
         windows = cls(rules)
         items = [i for i in stored if i.event.source != "audit" and needs_window(i.event)]
         if not items:
@@ -134,36 +143,38 @@ class Windows:
         actors = [a for a in actors if not windows._alerted(a, "mass_access", settled)]
         if not actors:
             return windows
+        since = first - timedelta(minutes=rules.mass_access_minutes)
+        upto = max(i.position for i in items)
         busy = await session.execute(
             BUSY_SQL,
-            {
-                "actors": actors,
-                "since": first - timedelta(minutes=rules.mass_access_minutes),
-                "until": last,
-                "upto": max(i.position for i in items),
-                "cap": lowest + 1,
-            },
+            {"actors": actors, "since": since, "until": last, "upto": upto, "cap": lowest + 1},
         )
         windows.quiet = {r.actor for r in busy if r.n <= lowest}
         crowded = [a for a in actors if a not in windows.quiet]
+        if known is not None:
+            limits = (rules.mass_access_workers, rules.mass_access_care_team_workers)
+            windows.quiet |= {a for a in crowded if known.quiet(a, since, *limits)}
+            crowded = [a for a in crowded if a not in windows.quiet]
         if crowded:
             rows = await session.execute(
                 CROSSING_SQL,
                 {
                     "actors": crowded,
-                    "since": first - timedelta(minutes=rules.mass_access_minutes),
-                    "until": last,
-                    "upto": max(i.position for i in items),
+                    "since": since,
+                    "upto": upto,
                     "cap_all": rules.mass_access_care_team_workers + 1,
                     "cap_outside": rules.mass_access_workers + 1,
                 },
             )
-            windows.quiet |= {
-                r.actor
-                for r in rows
-                if r.opened <= rules.mass_access_care_team_workers
-                and r.outside <= rules.mass_access_workers
-            }
+            for r in rows:
+                opened, outside = set(r.opened), set(r.outside)
+                if (
+                    len(opened) <= rules.mass_access_care_team_workers
+                    and len(outside) <= rules.mass_access_workers
+                ):
+                    windows.quiet.add(r.actor)
+                    if known is not None:
+                        known.remember(r.actor, since, opened, outside)
             crowded = [a for a in crowded if a not in windows.quiet]
         if crowded:
             earliest: dict[str, datetime] = {}

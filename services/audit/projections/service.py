@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit.core.bounds import QuietActors
 from audit.core.models import RuleSettings, StoredEvent
 from audit.gaps import service as gaps
 from audit.ingest.service import append_audit
@@ -34,14 +35,22 @@ PROJECTOR_LOCK = zlib.crc32(b"audit-projector")
 
 
 async def fold(
-    session: AsyncSession, stored: Sequence[StoredEvent], rules: RuleSettings
+    session: AsyncSession,
+    stored: Sequence[StoredEvent],
+    rules: RuleSettings,
+    quiet: QuietActors | None = None,
 ) -> list[EventDraft]:
-    """Apply events (in position order) to every projection; returns audit events to append."""
+    """Apply events (in position order) to every projection; returns audit events to append.
+
+    `quiet`: the busy actors known to stay under the mass-access thresholds, kept by a live
+    projector across the batches it folds."""
     if not stored:
         return []
+    if quiet is not None:
+        quiet.start_batch(stored)
     drafts: list[EventDraft] = []
     stats = await gaps.load_stats(session, {s.event.source for s in stored})
-    windows = await alerts.Windows.load(session, stored, rules)
+    windows = await alerts.Windows.load(session, stored, rules, quiet)
     fills: list[StoredEvent] = []
     opened: list[dict[str, Any]] = []
     for item in stored:
@@ -88,6 +97,7 @@ async def project(
     rules: RuleSettings,
     limit: int = 2000,
     known: dict[int, StoredEvent] | None = None,
+    quiet: QuietActors | None = None,
 ) -> int:
     """Fold the next stored events after the projections' position; returns how many.
 
@@ -112,7 +122,7 @@ async def project(
         return 0
     cache = known if known is not None else {}
     stored = [cache.pop(r.position) if r.position in cache else stored_from_row(*r) for r in rows]
-    drafts = await fold(session, stored, rules)
+    drafts = await fold(session, stored, rules, quiet)
     await save_projected(session, rows[-1].position)
     await append_audit(session, drafts)
     return len(rows)
