@@ -190,8 +190,19 @@ class TreeReader:
         cache: NodeCache | None = None,
     ) -> TreeReader:
         """A reader holding every tile the ranges need that the cache does not answer."""
+        return await cls.for_nodes(session, size, proof_nodes(ranges), cache)
+
+    @classmethod
+    async def for_nodes(
+        cls,
+        session: AsyncSession,
+        size: int,
+        nodes: Iterable[Node],
+        cache: NodeCache | None = None,
+    ) -> TreeReader:
+        """A reader holding every tile the complete nodes need that the cache does not answer."""
         cache = cache if cache is not None else NodeCache()
-        missing = {n for n in proof_nodes(ranges) if cache.get(n) is None}
+        missing = {n for n in nodes if cache.get(n) is None}
         return cls(size, await read_tiles(session, tiles_for(missing)), cache)
 
     def node(self, level: int, index: int) -> bytes:
@@ -266,15 +277,11 @@ async def _path_hashes(
     session: AsyncSession, size: int, steps: set[Node], cache: NodeCache | None
 ) -> dict[Node, bytes]:
     """The hash of each step of inclusion paths in the tree of `size` leaves."""
-    cache = cache if cache is not None else NodeCache()
-    known = cache.hashes
     edges = [lo for level, lo in steps if level == EDGE]
-    wanted = [k for k in steps if k[0] != EDGE]
-    for lo in edges:
-        wanted.extend(range_nodes(lo, size))
-    missing = [k for k in wanted if k not in known]
-    reader = TreeReader(size, await read_tiles(session, tiles_for(missing)), cache)
-    hashed = {k: known.get(k) or reader.node(*k) for k in steps if k[0] != EDGE}
+    nodes = [k for k in steps if k[0] != EDGE]
+    under_edges = [n for lo in edges for n in range_nodes(lo, size)]
+    reader = await TreeReader.for_nodes(session, size, [*nodes, *under_edges], cache)
+    hashed = {k: reader.node(*k) for k in nodes}
     for lo in edges:
         hashed[(EDGE, lo)] = range_hash(lo, size, reader.node)
     return hashed
