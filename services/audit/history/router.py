@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 
 from audit.access import Monitor, sees_medical
 from audit.history.schemas import AccessHistoryPage
-from audit.history.service import HistoryFilter, page
+from audit.history.service import HistoryFilter, page, page_json
 from audit.log.router import LogNodes
 from common.db import SessionDep
 from common.errors import invalid
@@ -76,7 +77,7 @@ async def my_history(
     cursor: Cursor = None,
     limit: Limit = 50,
     worker_id: Annotated[str | None, Query(max_length=64, description="a ward's file")] = None,
-) -> AccessHistoryPage:
+) -> Response:
     """The caller's own file history (or a ward's), without medical details."""
     if principal.scope(Right.ACCESS_HISTORIES) is not Scope.OWN:
         raise Denied(principal, Right.ACCESS_HISTORIES, "Only workers and guardians have a file")
@@ -87,8 +88,8 @@ async def my_history(
     result = await page(
         session, chosen, flt, limit=limit, cursor=cursor, with_details=False, nodes=nodes
     )
-    await _trace_read(events, chosen, len(result.items))
-    return result
+    await _trace_read(events, chosen, len(result["items"]))
+    return Response(page_json(result), media_type="application/json")
 
 
 @router.get(
@@ -105,7 +106,7 @@ async def worker_history(
     nodes: LogNodes,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> AccessHistoryPage:
+) -> Response:
     """A worker's history; the security officer's view carries no medical details."""
     result = await page(
         session,
@@ -116,5 +117,5 @@ async def worker_history(
         with_details=sees_medical(principal),
         nodes=nodes,
     )
-    await _trace_read(events, worker_id, len(result.items))
-    return result
+    await _trace_read(events, worker_id, len(result["items"]))
+    return Response(page_json(result), media_type="application/json")
