@@ -10,15 +10,13 @@ from datetime import datetime
 from typing import Any
 
 import pydantic_core
-
-from sqlalchemy import Row, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.core.receipt import Receipt
 from audit.history.schemas import AccessEntryRead
 from audit.log.service import NodeCache, receipts
 from audit.projections.models import AccessEntry
-from audit.tables import table_of
+from audit.tables import Row, driver, table_of
 from common.errors import invalid
 
 ENTRY = table_of(AccessEntry)
@@ -81,7 +79,7 @@ class ReceiptEncoder:
 
 
 def entry_data(
-    row: AccessEntry | Row[Any],
+    row: AccessEntry | Row,
     *,
     with_details: bool,
     receipt: dict[str, Any] | None = None,
@@ -110,9 +108,12 @@ def entry_data(
     }
 
 
-def entry_read(row: AccessEntry | Row[Any], *, with_details: bool) -> AccessEntryRead:
+def entry_read(row: AccessEntry | Row, *, with_details: bool) -> AccessEntryRead:
     """The API form of a history row (without its receipt)."""
     return AccessEntryRead.model_validate(entry_data(row, with_details=with_details))
+
+
+ENTRY_COLUMNS = ", ".join(c.name for c in ENTRY.c)
 
 
 async def entries(
@@ -122,25 +123,33 @@ async def entries(
     *,
     limit: int | None,
     cursor: str | None = None,
-) -> tuple[list[Row[Any]], str | None]:
+) -> tuple[list[Row], str | None]:
     """Rows of a worker's history matching the filter, newest first, and the next cursor."""
-    # Plain rows, not ORM objects: a page of 50 loads in half the time, read-only either way.
-    query = select(*ENTRY.c).where(ENTRY.c.worker_id == worker_id)
+    args: list[Any] = [worker_id]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    # Only placeholders are spliced into the text; every value travels as a parameter.
+    where = ["worker_id = $1"]
     if flt.since is not None:
-        query = query.where(ENTRY.c.occurred_at >= flt.since)
+        where.append(f"occurred_at >= {arg(flt.since)}")
     if flt.until is not None:
-        query = query.where(ENTRY.c.occurred_at < flt.until)
+        where.append(f"occurred_at < {arg(flt.until)}")
     if flt.action:
-        query = query.where(ENTRY.c.action == flt.action)
+        where.append(f"action = {arg(flt.action)}")
     if flt.profile:
-        query = query.where(ENTRY.c.actor_profile == flt.profile)
+        where.append(f"actor_profile = {arg(flt.profile)}")
     if cursor:
         when, position = decode_cursor(cursor)
-        query = query.where(tuple_(ENTRY.c.occurred_at, ENTRY.c.position) < (when, position))
-    query = query.order_by(ENTRY.c.occurred_at.desc(), ENTRY.c.position.desc())
+        where.append(f"(occurred_at, position) < ({arg(when)}, {arg(position)})")
+    conditions = " AND ".join(where)
+    sql = f"SELECT {ENTRY_COLUMNS} FROM access_entry WHERE {conditions} "  # noqa: S608
+    sql += "ORDER BY occurred_at DESC, position DESC"
     if limit is not None:
-        query = query.limit(limit + 1)
-    rows = list((await session.execute(query)).all())
+        sql += f" LIMIT {arg(limit + 1)}"
+    rows: list[Row] = await (await driver(session)).fetch(sql, *args, record_class=Row)
     next_cursor = None
     if limit is not None and len(rows) > limit:
         rows = rows[:limit]

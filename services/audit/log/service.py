@@ -49,6 +49,7 @@ from audit.core.receipt import Receipt
 from audit.log.models import LogCheckpoint
 from audit.store.models import SigningKey
 from audit.store.service import CHAIN_LOCK, IntegrityReport, Signer, public_keys, verify
+from audit.tables import driver
 from common.db import utcnow
 from common.signing import SigningKeyError, load_public_key, raw_public
 
@@ -67,20 +68,22 @@ async def tree_size(session: AsyncSession) -> int:
     return 0 if row is None else int(row[0]) * TILE_WIDTH + leaves_in(int(row[1]))
 
 
+TILES_SQL = (
+    "SELECT t.level, t.idx, t.hashes FROM log_tile t "
+    "JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx) "
+    "ON t.level = w.level AND t.idx = w.idx"
+)
+
+
 async def read_tiles(session: AsyncSession, wanted: Iterable[Tile]) -> dict[Tile, bytes]:
     """The stored tiles among `wanted`, in one query."""
     tiles = sorted(set(wanted))
     if not tiles:
         return {}
-    rows = await session.execute(
-        text(
-            "SELECT t.level, t.idx, t.hashes FROM log_tile t "
-            "JOIN unnest(CAST(:levels AS smallint[]), CAST(:idxs AS bigint[])) AS w(level, idx) "
-            "ON t.level = w.level AND t.idx = w.idx"
-        ),
-        {"levels": [t for t, _ in tiles], "idxs": [n for _, n in tiles]},
+    rows = await (await driver(session)).fetch(
+        TILES_SQL, [t for t, _ in tiles], [n for _, n in tiles]
     )
-    return {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
+    return {(r[0], r[1]): bytes(r[2]) for r in rows}
 
 
 async def latest_checkpoint(session: AsyncSession) -> LogCheckpoint | None:
@@ -234,10 +237,10 @@ async def inclusion_proof(session: AsyncSession, index: int, size: int) -> list[
 
 # The newest checkpoint and the envelopes it covers, in one round trip: a page of history
 # makes one such query and one for the tiles.
-COVERED_SQL = text(
+COVERED_SQL = (
     "WITH newest AS (SELECT tree_size, note FROM log_checkpoint ORDER BY tree_size DESC LIMIT 1) "
     "SELECT newest.tree_size, newest.note, e.position, e.body FROM newest "
-    "LEFT JOIN event e ON e.position = ANY(:ps) AND e.position <= newest.tree_size"
+    "LEFT JOIN event e ON e.position = ANY($1::bigint[]) AND e.position <= newest.tree_size"
 )
 
 
@@ -248,7 +251,7 @@ async def receipts(
     wanted = sorted({p for p in positions if p > 0})
     if not wanted:
         return {}
-    found = (await session.execute(COVERED_SQL, {"ps": wanted})).all()
+    found = await (await driver(session)).fetch(COVERED_SQL, wanted)
     if not found:
         return {}
     size, note = int(found[0][0]), str(found[0][1])
