@@ -8,6 +8,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -38,7 +39,7 @@ class LoadResult:
         k = min(len(data) - 1, max(0, round(p / 100 * (len(data) - 1))))
         return data[k] * 1000
 
-    def summary(self) -> dict[str, float | int | dict[str, int]]:
+    def summary(self) -> dict[str, Any]:
         """Figures for results.json."""
         return {
             "requests_ok": self.ok,

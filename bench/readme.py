@@ -132,8 +132,24 @@ def table(results: dict[str, Any]) -> str:
             f"{_num(raw['postgres_copy_rows_per_s'])} rows/s, an empty FastAPI endpoint "
             f"{_num(raw['noop_endpoint']['throughput_per_s'])} req/s.",
         ]
+    cpu = s.get("reads", {}).get("cpu_ms_per_read")
+    if cpu:
+        lines += ["", _cpu_line(cpu)]
     lines.append(END)
     return "\n".join(lines)
+
+
+def _cpu_line(cpu: dict[str, dict[str, float]]) -> str:
+    """Where a read's CPU went, per process, both sides of the ratio."""
+
+    def side(split: dict[str, float]) -> str:
+        parts = [f"{name} {ms}" for name, ms in split.items() if name != "total"][:6]
+        return f"**{split['total']}** ms ({', '.join(parts)})"
+
+    return (
+        "CPU per read in the same run, each process counted from /proc over each round (median "
+        f"of the rounds): audited {side(cpu['audited'])}; untraced {side(cpu['unaudited'])}."
+    )
 
 
 def regenerate(readme: str, results: dict[str, Any]) -> str:

@@ -262,6 +262,65 @@ async def raw_limits(stack: Stack, sizes: Sizes) -> dict[str, Any]:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def postgres_cpu(postmaster: int) -> float:
+    """CPU time of a PostgreSQL server: the postmaster, the backends it has reaped and the
+    ones still running."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        own = _stat(postmaster)
+    except OSError:
+        return 0.0
+    total = sum(int(f) for f in own[11:15])
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = _stat(int(entry.name))
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def stack_cpu(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each process of the stack, PostgreSQL, the broker and this
+    load generator."""
+    used = {
+        name: cpu_seconds(child.proc.pid)
+        for name, child in stack.children.items()
+        if child.proc is not None
+    }
+    pid_file = stack.postgres.pgdata / "postmaster.pid"
+    with contextlib.suppress(OSError, ValueError):
+        used["postgres"] = postgres_cpu(int(pid_file.read_text().split()[0]))
+    if stack.broker.proc is not None:
+        used["broker"] = cpu_seconds(stack.broker.proc.pid)
+    used["load generator"] = sum(os.times()[:2])
+    return used
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+    """Milliseconds of CPU per request in each process between two stack_cpu() readings,
+    largest first (a process under 0.01 ms is left out), with their total."""
+    used = {k: (v - before.get(k, 0.0)) * 1000 / max(n, 1) for k, v in after.items()}
+    shown = {k: round(v, 2) for k, v in sorted(used.items(), key=lambda kv: -kv[1]) if v >= 0.01}
+    return {**shown, "total": round(sum(used.values()), 2)}
+
+
 async def restart_records(stack: Stack, audit_access: bool) -> None:
     """Restart the records service with access tracing on or off."""
     stack.extra_env["OHS_AUDIT_ACCESS"] = "true" if audit_access else "false"
@@ -282,11 +341,17 @@ async def reads(stack: Stack, fx: dict[str, Any], sizes: Sizes, label: str) -> d
     await closed_loop("127.0.0.1", port, lambda i: f"/workers/{workers[i % len(workers)]}/record",
                       lambda _: headers, concurrency=32, seconds=2)  # fmt: skip
     say(f"reads ({label}): 32 clients for {sizes.read_seconds:.0f}s")
+    before = stack_cpu(stack)
     result = await closed_loop(
         "127.0.0.1", port, lambda i: f"/workers/{workers[i % len(workers)]}/record",
         lambda _: headers, concurrency=32, seconds=sizes.read_seconds,
     )  # fmt: skip
-    return result.summary()
+    summary: dict[str, Any] = dict(result.summary())
+    # Where each read's CPU went, process by process: what sets the ratio on two cores.
+    summary["cpu_ms_per_read"] = cpu_per_request(
+        before, stack_cpu(stack), int(summary["requests_ok"])
+    )
+    return summary
 
 
 async def audited_vs_unaudited(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
@@ -306,6 +371,13 @@ async def audited_vs_unaudited(stack: Stack, fx: dict[str, Any], sizes: Sizes) -
             }
         )
     ratios = sorted(r["ratio"] for r in rounds)
+
+    def median_cpu(side: str) -> dict[str, float]:
+        names = {k for r in rounds for k in r[side]["cpu_ms_per_read"]}
+        per = {k: sorted(r[side]["cpu_ms_per_read"].get(k, 0.0) for r in rounds) for k in names}
+        middle = {k: v[len(v) // 2] for k, v in per.items() if v[len(v) // 2] >= 0.01}
+        return dict(sorted(middle.items(), key=lambda kv: (kv[0] != "total", -kv[1])))
+
     audited_mean = sum(r["audited"]["throughput_per_s"] for r in rounds) / len(rounds)
     unaudited_mean = sum(r["unaudited"]["throughput_per_s"] for r in rounds) / len(rounds)
     return {
@@ -315,6 +387,7 @@ async def audited_vs_unaudited(stack: Stack, fx: dict[str, Any], sizes: Sizes) -
         "ratio": ratios[len(ratios) // 2],
         "ratio_min": ratios[0],
         "ratio_max": ratios[-1],
+        "cpu_ms_per_read": {"audited": median_cpu("audited"), "unaudited": median_cpu("unaudited")},
     }
 
 
@@ -440,15 +513,6 @@ async def caught_up(stack: Stack, audit: asyncpg.Connection, timeout: float = 90
         say("  the consumer did not catch up with the topics")
     finally:
         await probe.stop()
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used so far (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 PROGRESS_SQL = (
@@ -820,7 +884,8 @@ async def history_query(stack: Stack, fx: dict[str, Any], sizes: Sizes) -> dict[
         for _ in range(10):
             await http.get(url, params={"limit": 50}, headers=headers)
         say(f"history: {sizes.history_queries} queries for one worker's newest 50 entries")
-        first, later = [], []
+        first: list[float] = []
+        later: list[float] = []
         cursor = None
         proved = 0
         for i in range(sizes.history_queries):

@@ -37,6 +37,12 @@ class TestQuickBench:
         assert scenarios["history_query"]["inclusion_proofs"] > 0
         assert len(scenarios["reads"]["rounds"]) == 3
         assert scenarios["reads"]["ratio_min"] <= scenarios["reads"]["ratio_max"]
+        # The CPU of a read, process by process: the records service and PostgreSQL worked.
+        cpu = scenarios["reads"]["cpu_ms_per_read"]
+        for side in ("audited", "unaudited"):
+            assert cpu[side]["records"] > 0 and cpu[side]["postgres"] > 0
+            assert cpu[side]["total"] >= cpu[side]["records"]
+        assert cpu["audited"]["audit-consumer"] > cpu["unaudited"].get("audit-consumer", 0)
         assert set(results["verdicts"]) == set(results["targets"])
         assert "written to" in run.stdout
 
