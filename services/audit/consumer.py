@@ -42,9 +42,10 @@ from audit.ingest.service import (
 from audit.ingest.signatures import SourceKeys, raise_forged_alerts, taken
 from audit.log.sequencer import Sequencer
 from audit.projections.service import projected
-from audit.projector import fold_until, sign_chain_head, worker_start
+from audit.projector import Wakeup, fold_until, keep_listening, sign_chain_head, worker_start
 from audit.settings import Settings
 from audit.store.service import (
+    PENDING_CHANNEL,
     Signer,
     checkpoint_private_key,
     fresh_of,
@@ -138,6 +139,10 @@ class AuditConsumer:
         # need not parse their bodies again); set when there is something new to fold.
         self.known: dict[int, StoredEvent] = {}
         self.appended = asyncio.Event()
+        # Set by pending_event's trigger (NOTIFY at commit): the audit service wrote drafts.
+        self.pending = asyncio.Event()
+        self.pending.set()
+        self.last_pending = 0.0
 
     def remember(self, stored: list[StoredEvent]) -> None:
         """Hand committed events to the projector (when this process runs one)."""
@@ -301,6 +306,8 @@ class AuditConsumer:
                 mail.AlertMailer(self.settings, self.maker, None).run(stop)
             )
             log.info("high alerts are mailed to %s", self.settings.alert_mail_to)
+        listener = Wakeup(self.settings.database_url, self.pending, PENDING_CHANNEL)
+        listening = asyncio.create_task(keep_listening(listener, stop, 2.0))
         while not stop.is_set():
             try:
                 await self._run(stop)
@@ -317,6 +324,8 @@ class AuditConsumer:
             backoff = min(backoff * 2, 2)
         if mailer is not None:
             await mailer
+        await listening
+        await listener.close()
         for task in (sequencer, projector):
             if task is not None:
                 await task
@@ -474,7 +483,16 @@ class AuditConsumer:
             )
 
     async def drain_pending(self) -> None:
-        """Chain the events the audit app wrote (history reads, acknowledgements)."""
+        """Chain the events the audit app wrote (history reads, acknowledgements), when told
+        there are some or, in case a notice was lost, every consumer_pending_poll_seconds."""
+        now = time.monotonic()
+        if not self.pending.is_set() and (
+            now - self.last_pending < self.settings.consumer_pending_poll_seconds
+        ):
+            return
+        # Cleared first: a notice arriving while this drains sets it for the next round.
+        self.pending.clear()
+        self.last_pending = now
         while True:
             async with self.maker() as session, session.begin():
                 moved = await drain_pending(session, self.rules, self.settings.consumer_batch_size)

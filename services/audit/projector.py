@@ -63,11 +63,15 @@ async def fold_until(
 
 
 class Wakeup:
-    """LISTEN for the store's appends (write() notifies in its transaction, so at commit)."""
+    """LISTEN on a channel: the store's appends (write() notifies in its transaction, so at
+    commit), or the audit service's pending drafts (a trigger notifies)."""
 
-    def __init__(self, database_url: str, appended: asyncio.Event) -> None:
+    def __init__(
+        self, database_url: str, appended: asyncio.Event, channel: str = APPENDED_CHANNEL
+    ) -> None:
         self.dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
         self.appended = appended
+        self.channel = channel
         self.connection: asyncpg.Connection | None = None
 
     async def ensure(self) -> None:
@@ -77,13 +81,13 @@ class Wakeup:
         await self.close()
         try:
             self.connection = await asyncpg.connect(self.dsn)
-            await self.connection.add_listener(APPENDED_CHANNEL, self._notified)
+            await self.connection.add_listener(self.channel, self._notified)
         except Exception as exc:
             # Any failure (refused, reset, a connection lost while listening) means polling.
-            log.warning("not listening for appends (%s): polling", exc)
+            log.warning("not listening on %s (%s): polling", self.channel, exc)
             await self.close()
         else:
-            # Appends committed before the LISTEN are looked for at once.
+            # What was committed before the LISTEN is looked for at once.
             self.appended.set()
 
     def _notified(self, *_: object) -> None:
@@ -97,7 +101,8 @@ class Wakeup:
                 await connection.close()
 
 
-async def _listen(wakeup: Wakeup, stop: asyncio.Event, every: float) -> None:
+async def keep_listening(wakeup: Wakeup, stop: asyncio.Event, every: float) -> None:
+    """Listen until stop is set, trying again every `every` seconds while the connection is lost."""
     while not stop.is_set():
         await wakeup.ensure()
         with contextlib.suppress(TimeoutError):
@@ -154,7 +159,7 @@ async def _main() -> None:
     wakeup = Wakeup(settings.database_url, appended)
     sequencer = Sequencer(maker, key, settings.log_origin, settings.log_checkpoint_seconds)
     helpers = [
-        asyncio.create_task(_listen(wakeup, stop, 2.0)),
+        asyncio.create_task(keep_listening(wakeup, stop, 2.0)),
         asyncio.create_task(sequencer.run(stop)),
         asyncio.create_task(_chain_checkpoints(maker, key, settings.checkpoint_seconds, stop)),
     ]

@@ -49,6 +49,9 @@ class Settings(ServiceSettings):
     # default an event waited about 140 ms there (median, measured) before the consumer saw it,
     # and 19 ms at 50 ms. Idle, it costs Kafka 20 empty fetches a second.
     consumer_fetch_max_wait_ms: int = Field(default=50, ge=1, le=500)
+    # The audit service's own drafts are chained when pending_event's trigger notifies; this
+    # is the slowest a lost notice can delay them (the listener reconnects every 2 s).
+    consumer_pending_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     # Stored events the projector folds per transaction.
     projector_batch_size: int = 5000
     # True where `python -m audit.projector` runs beside the consumers (a process, so a core, of

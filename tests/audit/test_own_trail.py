@@ -3,6 +3,7 @@ and every refusal of the grid in audit leaves a denied event."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from common.devstack import Stack
+from tests.audit.support import dsn
 from tests.helpers import eventually, make_user
 
 pytestmark = pytest.mark.asyncio
@@ -75,3 +77,26 @@ class TestOwnTrail:
         assert body["worker_id"] == worker_id
         assert body["client"]["user_agent"] == AGENT
         assert body["actor"]["display_name"] == director.display_name
+
+
+class TestPendingDraftsNotifyTheConsumer:
+    async def test_a_history_read_notifies_at_commit_and_is_chained(
+        self, stack: Stack, http: httpx.AsyncClient, db: asyncpg.Connection
+    ):
+        worker_id = f"w-{uuid.uuid4()}"
+        worker = await make_user(http, stack, "worker", worker_id=worker_id)
+        listener = await asyncpg.connect(dsn(stack))
+        notified = asyncio.Event()
+        await listener.add_listener("audit_pending", lambda *_: notified.set())
+        try:
+            resp = await http.get(f"{stack.url('audit')}/me/access-history", headers=worker.headers)
+            assert resp.status_code == 200
+            # pending_event's trigger notified when the request's transaction committed.
+            await asyncio.wait_for(notified.wait(), 10)
+        finally:
+            await listener.close()
+        await eventually(
+            lambda: db.fetchrow(
+                "SELECT 1 FROM event WHERE action = 'read_history' AND worker_id = $1", worker_id
+            )
+        )

@@ -39,6 +39,8 @@ COPY_COLUMNS = (
 KEY_LOCK = zlib.crc32(b"audit-signing-key")
 # Notified in every appending transaction (delivered at its commit): a projector process wakes.
 APPENDED_CHANNEL = "audit_appended"
+# pending_event's trigger (migration audit_0060) notifies here when the audit app wrote drafts.
+PENDING_CHANNEL = "audit_pending"
 EVENT = table_of(Event)
 # A batch's ids as one array parameter: an IN list of 500 is rendered and bound anew per batch.
 IDS = ARRAY(UUID(as_uuid=False))
