@@ -27,7 +27,11 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     migration_database_url: str | None = None
-    db_pool_size: int = 10
+    # Connections kept open (as many again may be opened, and closed when returned to a full
+    # pool). At 10, 32 clients reading records made the service open about 10 connections a
+    # second, each a PostgreSQL backend started and authenticated: 20 took audited reads from
+    # 165 to 184/s and PostgreSQL's CPU per read from 2.36 to 1.67 ms (one paired run).
+    db_pool_size: int = Field(default=20, ge=1, le=100)
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", validation_alias="OHS_KAFKA_BOOTSTRAP")
     kafka_send_timeout_seconds: float = 5.0
     # The broker's security (common.kafka.client_options): PLAINTEXT in development, SASL/SCRAM
