@@ -79,7 +79,10 @@ class TestInbox:
         await expect(row).to_contain_text("Nurse Curious")
         await expect(row).to_contain_text("outside_care_team")
         await expect(row.get_by_role("link", name="The worker's access history")).to_be_visible()
-        await page.screenshot(path=str(screenshots / "desk-inbox.png"), full_page=True)
+        # The new alert as the director sees it arrive (the whole page holds every alert the
+        # suite raised: thousands of pixels, unreadable as one image).
+        await row.scroll_into_view_if_needed()
+        await page.screenshot(path=str(screenshots / "desk-inbox.png"))
 
         await row.get_by_label("Comment").fill("Asked the nurse: no care reason. Abuse.")
         await row.get_by_label("Abuse", exact=True).check()
