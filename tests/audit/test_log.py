@@ -186,6 +186,28 @@ class TestReceipts:
             assert (receipt.leaf_index, receipt.tree_size) == (position - 1, size)
             assert check_receipt(receipt, key).ok
 
+    async def test_a_warm_cache_gives_the_receipts_a_cold_one_does(
+        self, stack: Stack, http: httpx.AsyncClient, logged: tuple[str, list[Any]]
+    ):
+        key = await verifier(stack, http)
+        engine = create_async_engine(stack.postgres.url("audit"))
+        try:
+            async with make_sessionmaker(engine)() as session:
+                # One snapshot: the sequencer may sign a bigger tree between the calls.
+                await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+                size = await signed_size(session)
+                # Leaves all over the tree, so that paths end at the right edge at many levels.
+                asked = sorted({1, 2, size // 3, size // 2, size - 1, size, *range(1, size, 7)})
+                cache = NodeCache()
+                cold = await receipts(session, asked, cache)
+                assert cache.hashes and cache.edges
+                warm = await receipts(session, asked, cache)
+                fresh = await receipts(session, asked, NodeCache())
+        finally:
+            await engine.dispose()
+        assert warm == cold == fresh
+        assert all(check_receipt(r, key).ok for r in warm.values())
+
 
 class TestProofs:
     async def test_consistency_between_two_signed_sizes(

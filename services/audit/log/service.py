@@ -156,13 +156,15 @@ async def integrate(
 
 
 class NodeCache:
-    """Hashes of complete subtrees, which never change once the tree holds them.
+    """Hashes of complete subtrees, which never change once the tree holds them, and of the
+    right-edge ranges of signed sizes, which never change either (the size is in the key).
 
     Bounded: when full it starts again empty (a page of receipts refills what it needs)."""
 
     def __init__(self, capacity: int = 500_000) -> None:
         self.capacity = capacity
         self.hashes: dict[Node, bytes] = {}
+        self.edges: dict[tuple[int, int], bytes] = {}
 
     def get(self, node: Node) -> bytes | None:
         """A known hash, or None."""
@@ -173,6 +175,16 @@ class NodeCache:
         if len(self.hashes) >= self.capacity:
             self.hashes.clear()
         self.hashes[node] = digest
+
+    def edge(self, lo: int, size: int) -> bytes | None:
+        """MTH(D[lo:size]) when known, or None."""
+        return self.edges.get((lo, size))
+
+    def put_edge(self, lo: int, size: int, digest: bytes) -> None:
+        """Remember the hash of a right-edge range (a few per signed size)."""
+        if len(self.edges) >= 10_000:
+            self.edges.clear()
+        self.edges[(lo, size)] = digest
 
 
 class TreeReader:
@@ -279,14 +291,31 @@ async def receipts(
 async def _path_hashes(
     session: AsyncSession, size: int, steps: set[Node], cache: NodeCache | None
 ) -> dict[Node, bytes]:
-    """The hash of each step of inclusion paths in the tree of `size` leaves."""
-    edges = [lo for level, lo in steps if level == EDGE]
-    nodes = [k for k in steps if k[0] != EDGE]
+    """The hash of each step of inclusion paths in the tree of `size` leaves: from the cache,
+    or from the tiles of what it lacks, read in one query."""
+    cache = cache if cache is not None else NodeCache()
+    hashed: dict[Node, bytes] = {}
+    nodes: list[Node] = []
+    edges: list[int] = []
+    for step in steps:
+        level, at = step
+        found = cache.edge(at, size) if level == EDGE else cache.get(step)
+        if found is not None:
+            hashed[step] = found
+        elif level == EDGE:
+            edges.append(at)
+        else:
+            nodes.append(step)
+    if not nodes and not edges:
+        return hashed
     under_edges = [n for lo in edges for n in range_nodes(lo, size)]
     reader = await TreeReader.for_nodes(session, size, [*nodes, *under_edges], cache)
-    hashed = {k: reader.node(*k) for k in nodes}
+    for k in nodes:
+        hashed[k] = reader.node(*k)
     for lo in edges:
-        hashed[(EDGE, lo)] = range_hash(lo, size, reader.node)
+        digest = range_hash(lo, size, reader.node)
+        cache.put_edge(lo, size, digest)
+        hashed[(EDGE, lo)] = digest
     return hashed
 
 
