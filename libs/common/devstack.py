@@ -404,9 +404,17 @@ class Stack:
             # The audit-projector child folds, hashes the tree and signs, on the other core;
             # the consumer, which parses what the broker delivers, holds no signing key.
             env["AUDIT_PROJECTOR_PROCESS"] = "true"
-        if name == "audit-projector" and "AUDIT_CHECKPOINT_KEY_FILE" not in self.extra_env:
+        # The checkpoint key goes to the one process that signs.
+        signer = "audit-projector" if self.projector_process else "audit-consumer"
+        if name == signer and "AUDIT_CHECKPOINT_KEY_FILE" not in self.extra_env:
             env["AUDIT_CHECKPOINT_KEY_FILE"] = str(self.checkpoint_key_path)
         return env
+
+    @property
+    def projector_process(self) -> bool:
+        """Whether an audit-projector child runs (unless extra_env turns it off)."""
+        flag = self.extra_env.get("AUDIT_PROJECTOR_PROCESS", "true")
+        return flag.strip().lower() in ("true", "1", "yes", "on")
 
     def url(self, service: str) -> str:
         """Base URL of a service."""
@@ -528,7 +536,8 @@ class Stack:
         ]
         if "audit" in self.services and importlib.util.find_spec("audit.consumer") is not None:
             children.append(Child("audit-consumer", [py, "-m", "audit.consumer"]))
-            children.append(Child("audit-projector", [py, "-m", "audit.projector"]))
+            if self.projector_process:
+                children.append(Child("audit-projector", [py, "-m", "audit.projector"]))
         return children
 
     def start_children(self, names: list[str] | None = None) -> None:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from common.devstack import SERVICES, Stack, _ephemeral_low, free_port
+from common.devstack import AUDIT_WORKERS, SERVICES, Ports, Stack, _ephemeral_low, free_port
 
 pytestmark = pytest.mark.asyncio
 
@@ -70,3 +70,26 @@ class TestFreePort:
         ports = [free_port() for _ in range(200)]
         assert len(set(ports)) == len(ports)
         assert all(10000 <= p < _ephemeral_low() for p in ports)
+
+
+class TestProjectorProcessSwitch:
+    def stack(self, tmp_path, **extra_env: str) -> Stack:
+        return Stack(tmp_path, Ports.free(), admin_password="Unused-Passw0rd!", extra_env=extra_env)
+
+    def test_by_default_the_projector_signs_and_the_consumer_holds_no_key(self, tmp_path):
+        stack = self.stack(tmp_path)
+        names = [c.name for c in stack.child_specs()]
+        assert "audit-consumer" in names and "audit-projector" in names
+        env = stack.env()
+        consumer, projector = (stack.child_env(n, env) for n in AUDIT_WORKERS)
+        assert consumer["AUDIT_PROJECTOR_PROCESS"] == "true"
+        assert "AUDIT_CHECKPOINT_KEY_FILE" not in consumer
+        assert projector["AUDIT_CHECKPOINT_KEY_FILE"] == str(stack.checkpoint_key_path)
+
+    def test_switched_off_no_projector_starts_and_the_consumer_signs(self, tmp_path):
+        stack = self.stack(tmp_path, AUDIT_PROJECTOR_PROCESS="false")
+        names = [c.name for c in stack.child_specs()]
+        assert "audit-consumer" in names and "audit-projector" not in names
+        consumer = stack.child_env("audit-consumer", stack.env())
+        assert consumer["AUDIT_PROJECTOR_PROCESS"] == "false"
+        assert consumer["AUDIT_CHECKPOINT_KEY_FILE"] == str(stack.checkpoint_key_path)
