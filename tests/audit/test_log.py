@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -173,14 +175,10 @@ class TestReceipts:
         self, stack: Stack, http: httpx.AsyncClient, logged: tuple[str, list[Any]]
     ):
         key = await verifier(stack, http)
-        engine = create_async_engine(stack.postgres.url("audit"))
-        try:
-            async with make_sessionmaker(engine)() as session:
-                size = await signed_size(session)
-                asked = [0, -3, 1, size, size, size + 1, size + 10**9]
-                got = await receipts(session, asked, NodeCache())
-        finally:
-            await engine.dispose()
+        async with owner_session(stack) as session:
+            size = await signed_size(session)
+            asked = [0, -3, 1, size, size, size + 1, size + 10**9]
+            got = await receipts(session, asked, NodeCache())
         assert sorted(got) == [1, size], "nothing outside 1..tree size, each position once"
         for position, receipt in got.items():
             assert (receipt.leaf_index, receipt.tree_size) == (position - 1, size)
@@ -190,21 +188,17 @@ class TestReceipts:
         self, stack: Stack, http: httpx.AsyncClient, logged: tuple[str, list[Any]]
     ):
         key = await verifier(stack, http)
-        engine = create_async_engine(stack.postgres.url("audit"))
-        try:
-            async with make_sessionmaker(engine)() as session:
-                # One snapshot: the sequencer may sign a bigger tree between the calls.
-                await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-                size = await signed_size(session)
-                # Leaves all over the tree, so that paths end at the right edge at many levels.
-                asked = sorted({1, 2, size // 3, size // 2, size - 1, size, *range(1, size, 7)})
-                cache = NodeCache()
-                cold = await receipts(session, asked, cache)
-                assert cache.hashes and cache.edges
-                warm = await receipts(session, asked, cache)
-                fresh = await receipts(session, asked, NodeCache())
-        finally:
-            await engine.dispose()
+        async with owner_session(stack) as session:
+            # One snapshot: the sequencer may sign a bigger tree between the calls.
+            await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            size = await signed_size(session)
+            # Leaves all over the tree, so that paths end at the right edge at many levels.
+            asked = sorted({1, 2, size // 3, size // 2, size - 1, size, *range(1, size, 7)})
+            cache = NodeCache()
+            cold = await receipts(session, asked, cache)
+            assert cache.hashes and cache.edges
+            warm = await receipts(session, asked, cache)
+            fresh = await receipts(session, asked, NodeCache())
         assert warm == cold == fresh
         assert all(check_receipt(r, key).ok for r in warm.values())
 
@@ -376,6 +370,17 @@ async def signed_at_least(stack: Stack, http: httpx.AsyncClient, key: Verifier, 
         return body if body.size >= size else None
 
     return await eventually(probe, timeout=20)
+
+
+@contextlib.asynccontextmanager
+async def owner_session(stack: Stack) -> AsyncIterator[AsyncSession]:
+    """A session on the audit database as its owner, with an engine of its own."""
+    engine = create_async_engine(stack.postgres.url("audit"))
+    try:
+        async with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
 
 
 async def signed_size(session: AsyncSession) -> int:
