@@ -43,6 +43,10 @@ class TestQuickBench:
             assert cpu[side]["records"] > 0 and cpu[side]["postgres"] > 0
             assert cpu[side]["total"] >= cpu[side]["records"]
         assert cpu["audited"]["audit-consumer"] > cpu["unaudited"].get("audit-consumer", 0)
+        # The drain's profile: what each process spent per event, PostgreSQL included.
+        drained = scenarios["drain"]["cpu_us_per_event"]
+        assert drained["audit-consumer"] > 0 and drained["postgres"] > 0
+        assert drained["total"] >= drained["audit-consumer"] + drained["postgres"]
         assert set(results["verdicts"]) == set(results["targets"])
         assert "written to" in run.stdout
 
