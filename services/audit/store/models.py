@@ -16,7 +16,6 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         # One event per number of a source: a second one would be a forgery or a replay.
         UniqueConstraint("source", "source_seq", name="uq_event_source_seq"),
-        Index("ix_event_worker_time", "worker_id", "occurred_at"),
         Index("ix_event_actor_time", "actor_user_id", "occurred_at"),
     )
 
