@@ -24,7 +24,7 @@ from audit.projections import actors, alerts, history
 from audit.projections.models import PROJECTION_TABLES, ProjectionPosition
 from audit.store.models import Event
 from audit.store.service import head, stored_from_row
-from audit.tables import table_of
+from audit.tables import driver, table_of
 from common.db import utcnow
 from common.events import EventDraft
 
@@ -32,6 +32,9 @@ EVENT = table_of(Event)
 POSITION = table_of(ProjectionPosition)
 NAME = "projections"
 PROJECTOR_LOCK = zlib.crc32(b"audit-projector")
+NEXT_SQL = (
+    "SELECT position, recorded_at, body FROM event WHERE position > $1 ORDER BY position LIMIT $2"
+)
 
 
 async def fold(
@@ -110,20 +113,15 @@ async def project(
     if not taken:
         return 0
     last = await projected(session)
-    rows = (
-        await session.execute(
-            select(EVENT.c.position, EVENT.c.recorded_at, EVENT.c.body)
-            .where(EVENT.c.position > last)
-            .order_by(EVENT.c.position)
-            .limit(limit)
-        )
-    ).all()
+    # On the session's asyncpg connection: a batch of 5,000 bodies through SQLAlchemy's
+    # result processing cost more CPU than reading them.
+    rows = await (await driver(session)).fetch(NEXT_SQL, last, limit)
     if not rows:
         return 0
     cache = known if known is not None else {}
-    stored = [cache.pop(r.position) if r.position in cache else stored_from_row(*r) for r in rows]
+    stored = [cache.pop(r[0]) if r[0] in cache else stored_from_row(*r) for r in rows]
     drafts = await fold(session, stored, rules, quiet)
-    await save_projected(session, rows[-1].position)
+    await save_projected(session, rows[-1][0])
     await append_audit(session, drafts)
     return len(rows)
 
