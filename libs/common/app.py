@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.db import make_engine, make_sessionmaker
 from common.errors import PROBLEM_JSON, Problem, install_error_handlers, problem_response
+from common.runtime import settle_heap
 from common.settings import ServiceSettings
 from common.telemetry import TracingMiddleware, setup_tracing
 from common.tokens import HttpSessionChecker, TokenVerifier
@@ -115,6 +116,7 @@ def create_app(
             async with contextlib.AsyncExitStack() as stack:
                 for hook in hooks:
                     await stack.enter_async_context(hook(app))
+                settle_heap()
                 yield
         finally:
             await app.state.http.aclose()

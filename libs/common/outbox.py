@@ -41,6 +41,7 @@ from common.events import (
     format_time,
 )
 from common.kafka import client_options
+from common.runtime import settle_heap
 from common.signing import EventSigner, SigningKeyError, key_from_secret
 from common.telemetry import current_traceparent
 from common.trail import DenialDetails, Trail
@@ -662,6 +663,7 @@ async def _main(service: str) -> None:
         send_timeout=settings.kafka_send_timeout_seconds,
         kafka_options=client_options(settings),
     )
+    settle_heap()
     log.info(
         "outbox relay for %s publishing to %s, signing with kid %s",
         service,
