@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -60,6 +61,19 @@ class TestCanonicalForm:
         event = envelope(1)
         assert body_of(AccessEvent.model_validate_json(body_of(event))) == body_of(event)
         assert columns_of(event)["occurred_at"] == format_time(event.occurred_at)
+
+    @given(
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+            lambda inner: (
+                st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4)
+            ),
+            max_leaves=20,
+        )
+    )
+    def test_the_shared_encoder_writes_what_json_dumps_wrote(self, value):
+        expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert canonical_json(value) == expected
 
 
 TEXT = st.text(min_size=1, max_size=12)

@@ -9,9 +9,14 @@ from typing import Any
 GENESIS = "0" * 64
 
 
+# One encoder for every call: json.dumps() with options builds a new one each time, about a
+# sixth of its time for an envelope.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8 text: the one form that is hashed."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def link_hash(prev_hash: str, position: int, recorded_at: str, body: str) -> str:
