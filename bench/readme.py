@@ -135,6 +135,9 @@ def table(results: dict[str, Any]) -> str:
     cpu = s.get("reads", {}).get("cpu_ms_per_read")
     if cpu:
         lines += ["", _cpu_line(cpu)]
+    drained = s.get("drain", {}).get("cpu_us_per_event")
+    if drained:
+        lines += ["", _drain_cpu_line(drained)]
     lines.append(END)
     return "\n".join(lines)
 
@@ -149,6 +152,15 @@ def _cpu_line(cpu: dict[str, dict[str, float]]) -> str:
     return (
         "CPU per read in the same run, each process counted from /proc over each round (median "
         f"of the rounds): audited {side(cpu['audited'])}; untraced {side(cpu['unaudited'])}."
+    )
+
+
+def _drain_cpu_line(split: dict[str, float]) -> str:
+    """Where an event's CPU went in the drain, per process."""
+    parts = [f"{name} {us}" for name, us in split.items() if name != "total"][:5]
+    return (
+        "CPU per event in the drain, each process counted from /proc while it ran: "
+        f"**{split['total']}** µs ({', '.join(parts)})."
     )
 
 
