@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from common.runtime import background_nice
+
 SERVICES: dict[str, int] = {"identity": 8001, "records": 8002, "register": 8003, "audit": 8004}
 # Web front ends: no database, no migrations, no outbox; they call the services above.
 WEB_SERVICES: dict[str, int] = {"portal": 8005}
@@ -90,18 +92,9 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def background_nice() -> int:
-    """How far the trail's background processes (relays, consumer, projector, broker) yield
-    the CPU to the services and PostgreSQL: OHS_BACKGROUND_NICE, 10 unless set (0: not)."""
-    try:
-        return max(0, min(19, int(os.environ.get("OHS_BACKGROUND_NICE", "10"))))
-    except ValueError:
-        return 10
-
-
 def _in_background() -> None:
-    # On two cores the requests people wait for come first; the trail catches up in their
-    # gaps (delayed, never lost). Set in the child, so the parent's priority never changes.
+    # The broker serves only the trail: it yields the CPU like the relays and the consumer,
+    # which lower their own priority once started (common.runtime.yield_cpu).
     _die_with_parent()
     with contextlib.suppress(OSError):
         os.nice(background_nice())
@@ -564,11 +557,9 @@ class Stack:
             if names is not None and child.name not in names:
                 continue
             log = (self.logs / f"{child.name}.log").open("ab")
-            # The web services answer people; every other child is the trail's background work.
-            start = _die_with_parent if child.port is not None else _in_background
             child.proc = subprocess.Popen(
                 child.argv, env=self.child_env(child.name, env), stdout=log,
-                stderr=subprocess.STDOUT, cwd=REPO, preexec_fn=start,
+                stderr=subprocess.STDOUT, cwd=REPO, preexec_fn=_die_with_parent,
             )  # fmt: skip
             self.children[child.name] = child
 

@@ -41,7 +41,7 @@ from common.events import (
     format_time,
 )
 from common.kafka import client_options
-from common.runtime import settle_heap
+from common.runtime import settle_heap, yield_cpu
 from common.signing import EventSigner, SigningKeyError, key_from_secret
 from common.telemetry import current_traceparent
 from common.trail import DenialDetails, Trail
@@ -664,6 +664,7 @@ async def _main(service: str) -> None:
         kafka_options=client_options(settings),
     )
     settle_heap()
+    yield_cpu()
     log.info(
         "outbox relay for %s publishing to %s, signing with kid %s",
         service,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 
 # A young generation this large is collected about 70 times less often than CPython's default
 # of 700 objects: a batch of 2,000 envelopes allocates about ten objects each (models, dicts,
@@ -16,3 +18,20 @@ def settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, 20, 20)
+
+
+def background_nice() -> int:
+    """How far the trail's background processes (relays, consumer, projector, broker) yield
+    the CPU to the services and PostgreSQL: OHS_BACKGROUND_NICE, 10 unless set (0: not)."""
+    try:
+        return max(0, min(19, int(os.environ.get("OHS_BACKGROUND_NICE", "10"))))
+    except ValueError:
+        return 10
+
+
+def yield_cpu() -> None:
+    """Lower this process's priority by background_nice(): called by the trail's workers once
+    started, so their start-up is not what waits (on two cores the requests people wait for
+    come first, and the trail catches up in their gaps: delayed, never lost)."""
+    with contextlib.suppress(OSError):
+        os.nice(background_nice())

@@ -28,7 +28,7 @@ from audit.projections.service import project
 from audit.settings import Settings
 from audit.store.service import APPENDED_CHANNEL, Signer, checkpoint, checkpoint_private_key
 from common.db import make_engine, make_sessionmaker
-from common.runtime import settle_heap
+from common.runtime import settle_heap, yield_cpu
 from common.signing import SigningKeyError
 
 log = logging.getLogger("ohs.audit.projector")
@@ -141,6 +141,7 @@ def worker_start() -> asyncio.Event:
     """Logging for an audit worker process, and an event set by SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settle_heap()
+    yield_cpu()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
