@@ -29,7 +29,11 @@ class TestBackgroundPriority:
         )  # fmt: skip
         assert int(child.stdout) == min(19, own + 4)
 
+    def test_it_is_off_unless_set(self, monkeypatch):
+        monkeypatch.delenv("OHS_BACKGROUND_NICE", raising=False)
+        assert background_nice() == 0
+
     def test_the_setting_is_bounded_and_zero_turns_it_off(self, monkeypatch):
-        for given, used in (("0", 0), ("25", 19), ("-3", 0), ("many", 10)):
+        for given, used in (("0", 0), ("25", 19), ("-3", 0), ("many", 0), ("10", 10)):
             monkeypatch.setenv("OHS_BACKGROUND_NICE", given)
             assert background_nice() == used
