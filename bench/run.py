@@ -313,20 +313,27 @@ def stack_cpu(stack: Stack) -> dict[str, float]:
     return used
 
 
+def cpu_split(
+    before: dict[str, float], after: dict[str, float], n: int, unit: float, digits: int
+) -> dict[str, float]:
+    """CPU per item (in `unit`s of a second) in each process between two stack_cpu() readings,
+    largest first (a process under the last digit shown is left out), with their total."""
+    used = {k: (v - before.get(k, 0.0)) * unit / max(n, 1) for k, v in after.items()}
+    least = 10.0**-digits
+    shown = {
+        k: round(v, digits) for k, v in sorted(used.items(), key=lambda kv: -kv[1]) if v >= least
+    }
+    return {**shown, "total": round(sum(used.values()), digits)}
+
+
 def cpu_per_request(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
-    """Milliseconds of CPU per request in each process between two stack_cpu() readings,
-    largest first (a process under 0.01 ms is left out), with their total."""
-    used = {k: (v - before.get(k, 0.0)) * 1000 / max(n, 1) for k, v in after.items()}
-    shown = {k: round(v, 2) for k, v in sorted(used.items(), key=lambda kv: -kv[1]) if v >= 0.01}
-    return {**shown, "total": round(sum(used.values()), 2)}
+    """Milliseconds of CPU per request in each process (a process under 0.01 ms left out)."""
+    return cpu_split(before, after, n, 1000, 2)
 
 
 def cpu_per_event(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
-    """Microseconds of CPU per event in each process between two stack_cpu() readings,
-    largest first (a process under 0.1 µs is left out), with their total."""
-    used = {k: (v - before.get(k, 0.0)) * 1e6 / max(n, 1) for k, v in after.items()}
-    shown = {k: round(v, 1) for k, v in sorted(used.items(), key=lambda kv: -kv[1]) if v >= 0.1}
-    return {**shown, "total": round(sum(used.values()), 1)}
+    """Microseconds of CPU per event in each process (a process under 0.1 µs left out)."""
+    return cpu_split(before, after, n, 1e6, 1)
 
 
 async def restart_records(stack: Stack, audit_access: bool) -> None:

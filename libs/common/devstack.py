@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from common.runtime import background_nice
+from common.runtime import yield_cpu
 
 SERVICES: dict[str, int] = {"identity": 8001, "records": 8002, "register": 8003, "audit": 8004}
 # Web front ends: no database, no migrations, no outbox; they call the services above.
@@ -94,10 +94,9 @@ def _die_with_parent() -> None:
 
 def _in_background() -> None:
     # The broker serves only the trail: it yields the CPU like the relays and the consumer,
-    # which lower their own priority once started (common.runtime.yield_cpu).
+    # which lower their own priority once started.
     _die_with_parent()
-    with contextlib.suppress(OSError):
-        os.nice(background_nice())
+    yield_cpu()
 
 
 @dataclass
