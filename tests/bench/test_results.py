@@ -97,3 +97,25 @@ class TestReadmeQuotesTheDrainSteps:
         readme = readme_text()
         assert f"{drain['drain_events_per_s']:,} events/s" in readme
         assert f"{drain['consumer_cpu_s'][-1]} s of projector CPU" in readme
+
+
+class TestReadmeQuotesTheHeapSteps:
+    def test_the_drains_before_and_after_are_quoted(self):
+        readme = readme_text()
+        steps = json.loads((REPO / "bench" / "heap-steps.json").read_text())
+        before = [r["drain"]["drain_events_per_s"] for r in steps["runs"] if r["code"] == "d0a5403"]
+        assert f"{min(before):,} to {max(before):,}/s" in readme
+        for run in steps["runs"]:
+            if run["code"] in ("a6af8c7", "not committed"):
+                assert f"{run['drain']['drain_events_per_s']:,}/s" in readme, run["what"]
+
+    def test_the_reads_ab_and_the_niced_full_run_are_quoted(self):
+        readme = readme_text()
+        steps = json.loads((REPO / "bench" / "heap-steps.json").read_text())
+        for run in steps["reads_ab"]:
+            assert str(run["reads"]["ratio"]) in readme, run["what"]
+        nice = steps["full_run_with_nice"]
+        assert f"commit {nice['code']}" in readme
+        for verdict in nice["verdicts"].values():
+            figure = verdict["figure"]
+            assert (f"{figure:,}" if isinstance(figure, int) else str(figure)) in readme
