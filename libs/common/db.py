@@ -70,15 +70,28 @@ def ping_in_one_round_trip(engine: AsyncEngine) -> None:
     dialect.do_ping = do_ping  # type: ignore[method-assign]
 
 
-def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    """An asyncpg engine; called from lifespan, never at import time."""
+# For connections whose statements take a batch as an array (`id = ANY($1)`, unnest): plan
+# each execution with its array. After five executions PostgreSQL may keep a generic plan
+# chosen while the table was small; measured in the bench's pipeline, a sequential scan with
+# a linear `= ANY` filter stayed cached as the outbox and the store grew to 200,000 rows,
+# and the relay's published mark alone cost 197 ms per batch of about 500 rows.
+BATCH_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+
+
+def make_engine(url: str, pool_size: int = 10, *, batches: bool = False) -> AsyncEngine:
+    """An asyncpg engine; called from lifespan, never at import time.
+
+    `batches`: the engine of a worker whose statements carry batches (BATCH_SERVER_SETTINGS)."""
+    connect_args: dict[str, Any] = {"timeout": 5, "command_timeout": 30}
+    if batches:
+        connect_args["server_settings"] = dict(BATCH_SERVER_SETTINGS)
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_timeout=10,
-        connect_args={"timeout": 5, "command_timeout": 30},
+        connect_args=connect_args,
     )
     ping_in_one_round_trip(engine)
     return engine

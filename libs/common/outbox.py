@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from common.app import TRACING_OFF, Hook
-from common.db import make_engine, make_sessionmaker, utcnow
+from common.db import BATCH_SERVER_SETTINGS, make_engine, make_sessionmaker, utcnow
 from common.errors import unavailable
 from common.events import (
     HEARTBEAT_TOPIC,
@@ -352,10 +352,12 @@ class OutboxRelay:
             # A standby relay waits here until the active one dies and its lock is freed.
             await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(self.source))
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
-            work = await asyncpg.connect(self.dsn, timeout=5)
+            work = await asyncpg.connect(self.dsn, timeout=5, server_settings=BATCH_SERVER_SETTINGS)
             self._sent = 0
             try:
-                self._mark_conn = await asyncpg.connect(self.dsn, timeout=5)
+                self._mark_conn = await asyncpg.connect(
+                    self.dsn, timeout=5, server_settings=BATCH_SERVER_SETTINGS
+                )
                 while not self._stopping:
                     moved = await self.drain_once(work)
                     await self._maybe_heartbeat(work)

@@ -106,7 +106,7 @@ class AuditConsumer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.rules = settings.rules()
-        self.engine = make_engine(settings.database_url, pool_size=5)
+        self.engine = make_engine(settings.database_url, pool_size=5, batches=True)
         self.maker = make_sessionmaker(self.engine)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None

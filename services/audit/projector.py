@@ -156,7 +156,7 @@ async def _main() -> None:
         key = checkpoint_private_key(settings)
     except (SigningKeyError, ValidationError) as exc:
         raise SystemExit(f"audit projector: {exc}") from None
-    engine = make_engine(settings.database_url, pool_size=4)
+    engine = make_engine(settings.database_url, pool_size=4, batches=True)
     maker = make_sessionmaker(engine)
     appended = asyncio.Event()
     wakeup = Wakeup(settings.database_url, appended)

@@ -50,3 +50,38 @@ class TestPrePing:
             assert fresh != pid
         finally:
             await engine.dispose()
+
+
+PLANS = (
+    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+    "WHERE statement LIKE 'SELECT relname FROM pg_class%'"
+)
+
+
+async def _plans_after_repeats(engine_batches: bool, stack: Stack) -> tuple[int, int]:
+    """Run one `= ANY($1)` statement ten times on one connection; its plan counts there."""
+    engine = make_engine(stack.postgres.url("records"), pool_size=1, batches=engine_batches)
+    try:
+        async with engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            for n in range(10):
+                await raw.fetch(
+                    "SELECT relname FROM pg_class WHERE oid = ANY($1::oid[])", list(range(n + 1))
+                )
+            row = await raw.fetchrow(PLANS)
+            assert row is not None
+            return int(row["generic_plans"]), int(row["custom_plans"])
+    finally:
+        await engine.dispose()
+
+
+class TestBatchPlans:
+    async def test_a_batch_engine_plans_every_execution_with_its_array(self, stack: Stack) -> None:
+        generic, custom = await _plans_after_repeats(True, stack)
+        assert (generic, custom) == (0, 10)
+
+    async def test_a_default_engine_would_keep_a_generic_plan(self, stack: Stack) -> None:
+        # Why the batch engines need the setting: from the sixth run on, one plan for any array.
+        generic, _ = await _plans_after_repeats(False, stack)
+        assert generic > 0

@@ -157,6 +157,30 @@ class TestConcurrentSlowCommits:
         assert await bench.unpublished() == 0
 
 
+class TestBatchPlans:
+    async def test_the_published_mark_is_planned_for_each_batch(self, bench: Bench):
+        # A generic plan made while the outbox was small kept a sequential scan with a linear
+        # `id = ANY($1)` filter as it grew (197 ms per mark of ~500 rows in the bench).
+        for _ in range(8):
+            await bench.write(150)
+            await eventually(lambda: _none_unpublished(bench), timeout=20)
+        await asyncio.sleep(0.5)
+        assert bench.relay is not None
+        conn = bench.relay._mark_conn
+        assert conn is not None
+        # The relay is idle (nothing unpublished, its last mark awaited): the connection is free.
+        row = await conn.fetchrow(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'UPDATE outbox SET published_at%'"
+        )
+        assert row is not None and row["custom_plans"] >= 8
+        assert row["generic_plans"] == 0
+
+
+async def _none_unpublished(bench: Bench) -> bool:
+    return await bench.unpublished() == 0
+
+
 class TestSignatures:
     async def test_every_envelope_and_heartbeat_is_signed_over_the_bytes_sent(self, bench: Bench):
         ids = await bench.write(20)
