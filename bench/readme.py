@@ -135,9 +135,14 @@ def table(results: dict[str, Any]) -> str:
     cpu = s.get("reads", {}).get("cpu_ms_per_read")
     if cpu:
         lines += ["", _cpu_line(cpu)]
+    piped = s.get("pipeline", {}).get("cpu_us_per_event")
+    if piped:
+        seconds = _num(s["pipeline"]["measured_seconds"])
+        when = f"over its {seconds} s of load (the load generator writes the outbox rows)"
+        lines += ["", _event_cpu_line(piped, "the pipeline", when, 6)]
     drained = s.get("drain", {}).get("cpu_us_per_event")
     if drained:
-        lines += ["", _drain_cpu_line(drained)]
+        lines += ["", _event_cpu_line(drained, "the drain", "while it ran", 5)]
     lines.append(END)
     return "\n".join(lines)
 
@@ -155,11 +160,11 @@ def _cpu_line(cpu: dict[str, dict[str, float]]) -> str:
     )
 
 
-def _drain_cpu_line(split: dict[str, float]) -> str:
-    """Where an event's CPU went in the drain, per process."""
-    parts = [f"{name} {us}" for name, us in split.items() if name != "total"][:5]
+def _event_cpu_line(split: dict[str, float], where: str, when: str, shown: int) -> str:
+    """Where an event's CPU went in a scenario, per process (the largest `shown`)."""
+    parts = [f"{name} {us}" for name, us in split.items() if name != "total"][:shown]
     return (
-        "CPU per event in the drain, each process counted from /proc while it ran: "
+        f"CPU per event in {where}, each process counted from /proc {when}: "
         f"**{split['total']}** µs ({', '.join(parts)})."
     )
 

@@ -119,3 +119,22 @@ class TestReadmeQuotesTheHeapSteps:
         for verdict in nice["verdicts"].values():
             figure = verdict["figure"]
             assert (f"{figure:,}" if isinstance(figure, int) else str(figure)) in readme
+
+
+class TestReadmeQuotesThePlanRuns:
+    def test_each_pipeline_and_its_postgres_cpu_are_quoted(self):
+        readme = readme_text()
+        runs = json.loads((REPO / "bench" / "plan-cache.json").read_text())
+        for run in runs["isolated_pipeline"] + runs["reads_then_pipeline"]:
+            pipeline = run["pipeline"]
+            assert f"{pipeline['stored_events_per_s']:,}" in readme, run["started_at"]
+            assert f"{pipeline['cpu_us_per_event']['postgres']}" in readme, run["started_at"]
+            if "reads" in run:
+                assert str(run["reads"]["ratio"]) in readme, run["started_at"]
+
+    def test_the_diagnosis_is_quoted(self):
+        readme = readme_text()
+        found = json.loads((REPO / "bench" / "plan-cache.json").read_text())["diagnosis"]
+        assert f"{found['published_mark_ms_per_call']} ms per call" in readme
+        assert f"({found['published_mark_rows_per_call']} rows)" in readme
+        assert f"dedup {found['dedup_ms_per_call']} ms" in readme
