@@ -72,9 +72,9 @@ def ping_in_one_round_trip(engine: AsyncEngine) -> None:
 
 # For connections whose statements take a batch as an array (`id = ANY($1)`, unnest): plan
 # each execution with its array. After five executions PostgreSQL may keep a generic plan
-# chosen while the table was small; measured in the bench's pipeline, a sequential scan with
-# a linear `= ANY` filter stayed cached as the outbox and the store grew to 200,000 rows,
-# and the relay's published mark alone cost 197 ms per batch of about 500 rows.
+# chosen while the table was small. In the bench's pipeline a sequential scan with a linear
+# `= ANY` filter stayed cached as the outbox and the store grew (the relay's published mark
+# cost 197.4 ms per batch of 495 rows; the runs are in bench/plan-cache.json).
 BATCH_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
 
 

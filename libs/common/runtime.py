@@ -25,7 +25,8 @@ def background_nice() -> int:
     the CPU to the services and PostgreSQL: OHS_BACKGROUND_NICE, 0 (not at all) unless set.
 
     Off by default: at nice 10 a full bench run measured a better read ratio (0.875) but a
-    projection lag p99 of 912.1 ms at 200 reads/s (320.1 ms without), as the trail waited."""
+    projection lag p99 of 912.1 ms at 200 reads/s (320.1 ms without), as the trail waited
+    (both runs in bench/heap-steps.json)."""
     try:
         return max(0, min(19, int(os.environ.get("OHS_BACKGROUND_NICE", "0"))))
     except ValueError:
